@@ -1,0 +1,135 @@
+"""Command line: parse arguments, call riskwatch, turn the outcome into an exit code.
+
+Imports stay light at module level: ``run`` with no new data must answer in milliseconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from riskwatch.config import ConfigError, load_config
+
+EXIT_CODES_HELP = """exit codes:
+  0  cycle completed (deployed, rejected or no retrain needed), or nothing new to do
+  1  a stage failed; its partially executed notebook is kept in the run folder
+  2  configuration error (the message names the key), or bad command-line arguments
+  3  another riskwatch cycle holds the lock; this run did nothing
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="runner.py",
+        description="riskwatch: ingest new client data, check drift, retrain and deploy only when it helps.",
+        epilog=EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", default=str(Path(__file__).resolve().parent.parent / "config.json"),
+                        help="config file (default: config.json beside runner.py)")
+    parser.add_argument("--mode", help="which data to use: 'practice' or 'production' "
+                                       "(default: the config's 'mode' key)")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    run = commands.add_parser("run", help="run one cycle (the default command)")
+    run.add_argument("--force-retrain", action="store_true",
+                     help="train a challenger even without drift (the deployment gate still applies)")
+    commands.add_parser("status", help="deployed version, its score, the last run and its decisions")
+    history = commands.add_parser("history", help="list runs and deployments")
+    history.add_argument("--limit", type=int, default=20)
+    rollback = commands.add_parser("rollback", help="put a previous model version back into production")
+    rollback.add_argument("version", nargs="?", type=_version, help="version number, e.g. 2 or v2 "
+                          "(default: the previously deployed one)")
+    return parser
+
+
+def _version(text: str) -> int:
+    try:
+        return int(text.lstrip("vV"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a version number: {text!r}") from None
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    command = args.command or "run"
+    try:
+        cfg = load_config(args.config, args.mode)
+    except ConfigError as exc:
+        print(f"riskwatch: configuration error: {exc}", file=sys.stderr)
+        return 2
+    from riskwatch import pipeline
+
+    try:
+        if command == "run":
+            result = pipeline.run_cycle(cfg, force_retrain=getattr(args, "force_retrain", False), echo=_echo)
+            print(result.summary, flush=True)
+            return result.exit_code
+        if command == "status":
+            print(status_text(cfg))
+            return 0
+        if command == "history":
+            print(history_text(cfg, args.limit))
+            return 0
+        if command == "rollback":
+            pipeline.rollback(cfg, args.version, echo=_echo)
+            return 0
+    except pipeline.LockHeld as exc:
+        print(f"riskwatch: {exc}", file=sys.stderr)
+        return pipeline.EXIT_LOCKED
+    except (ValueError, LookupError) as exc:
+        print(f"riskwatch: {exc}", file=sys.stderr)
+        return 2
+    raise AssertionError(command)
+
+
+def _echo(line: str) -> None:
+    print(line, flush=True)
+
+
+def status_text(cfg) -> str:
+    from riskwatch.ledger import Ledger
+    from riskwatch.registry import Registry
+
+    registry = Registry(cfg.registry_path)
+    lines = [f"config: {cfg.source} (mode {cfg.mode})"]
+    version = registry.production_version()
+    if version is None:
+        lines.append("production: no model deployed yet — run `python runner.py run`")
+    else:
+        pointer = registry.production() or {}
+        metrics = registry.metrics(version) or {}
+        scores = ", ".join(f"{k} {metrics[k]:.4f}" for k in ("f1", "precision", "recall", "roc_auc")
+                           if metrics.get(k) is not None)
+        lines.append(f"production: v{version} since {pointer.get('since')} ({pointer.get('action')}); {scores}")
+    if not cfg.ledger_path.exists():
+        lines.append("last run: none yet")
+        return "\n".join(lines)
+    ledger = Ledger(cfg.ledger_path)
+    last = ledger.last_run()
+    if last is None:
+        lines.append("last run: none yet")
+        return "\n".join(lines)
+    outcome = last["outcome"] or "unfinished (killed or still running)"
+    lines.append(f"last run: {last['run_id']} started {last['started_at']}: {outcome}")
+    for decision in ledger.decisions(last["run_id"]):
+        lines.append(f"  {decision['name']}: {decision['reason']}")
+    return "\n".join(lines)
+
+
+def history_text(cfg, limit: int = 20) -> str:
+    from riskwatch.ledger import Ledger
+
+    if not cfg.ledger_path.exists():
+        return "no runs yet"
+    ledger = Ledger(cfg.ledger_path)
+    lines = ["runs (newest first):"]
+    for run in ledger.runs(limit):
+        files = json.loads(run["new_files"] or "[]")
+        prod = f"v{run['production_version']}" if run["production_version"] is not None else "-"
+        lines.append(f"  {run['run_id']}  {run['mode'] or '':<10} {run['outcome'] or 'unfinished':<11} "
+                     f"production {prod:<5} new files: {', '.join(files) or '-'}")
+    lines.append("deployments (newest first):")
+    for dep in ledger.deployments(limit):
+        f1 = f"F1 {dep['f1']:.4f}" if dep["f1"] is not None else ""
+        lines.append(f"  {dep['at']}  {dep['action']:<8} v{dep['version']}  {f1}  {dep['reason']}")
+    return "\n".join(lines)

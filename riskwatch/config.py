@@ -1,0 +1,314 @@
+"""Load and validate ``config.json`` once into a frozen :class:`Config`.
+
+Every mistake becomes a :class:`ConfigError` that names the key, so nobody has to read a
+traceback from deep inside a notebook to learn that a path is misspelt. Standard library
+only: the cron tick loads the config before it knows whether there is anything to do.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+BASELINE_PATH_KEYS = (
+    "input_folder_path",
+    "output_folder_path",
+    "test_data_path",
+    "output_model_path",
+    "prod_deployment_path",
+)
+EXTRA_PATH_KEYS = ("quarantine_folder_path", "registry_path", "outputs_path")
+PATH_KEYS = BASELINE_PATH_KEYS + EXTRA_PATH_KEYS
+
+# Defaults a user gets by leaving a section out. Drift defaults follow the common drift tools.
+DEFAULT_DRIFT: dict[str, Any] = {
+    "small_sample_max_rows": 1000,
+    "p_value_threshold": 0.05,
+    "ks_min_distinct": 6,
+    "wasserstein_threshold": 0.1,
+    "jensenshannon_threshold": 0.1,
+    "psi_bins": 10,
+    "psi_bands": [0.1, 0.25],
+    "drift_share": 0.5,
+    "min_rows": 10,
+}
+DEFAULT_DECISION: dict[str, Any] = {
+    "retrain_on": "either",        # data drift or score drift
+    "score_rule": "parametric",    # raw | parametric | nonparametric
+    "min_history": 3,
+    "min_improvement": 0.0,        # champion/challenger gate on test-data F1
+}
+DEFAULT_RUNTIME: dict[str, Any] = {
+    "kernel_name": "python3",
+    "execution_timeout": 600,
+    "start_timeout": 60,
+}
+RETRAIN_ON = ("either", "both", "data", "score")
+SCORE_RULES = ("raw", "parametric", "nonparametric")
+ALLOWED_ESTIMATOR_PREFIX = "sklearn."
+
+TOP_LEVEL_KEYS = set(PATH_KEYS) | {
+    "mode", "modes", "schema", "model", "drift", "decision", "runtime", "report", "api", "alerts",
+    "description",
+}
+
+
+class ConfigError(ValueError):
+    """A configuration key is missing or wrong; ``key`` names it."""
+
+    def __init__(self, key: str, why: str, source: Path | None = None):
+        self.key = key
+        self.why = why
+        self.source = source
+        where = f" in {source}" if source else ""
+        super().__init__(f"config key '{key}'{where}: {why}")
+
+
+@dataclass(frozen=True)
+class Schema:
+    id_column: str
+    numeric_features: tuple[str, ...]
+    categorical_features: tuple[str, ...]
+    target: str
+
+    @property
+    def features(self) -> tuple[str, ...]:
+        return self.numeric_features + self.categorical_features
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return (self.id_column, *self.features, self.target)
+
+    def as_params(self) -> dict[str, Any]:
+        """The schema as plain papermill parameters."""
+        return {
+            "id_column": self.id_column,
+            "numeric_features": list(self.numeric_features),
+            "categorical_features": list(self.categorical_features),
+            "target": self.target,
+        }
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    estimator: str
+    params: Mapping[str, Any]
+    scale_numeric: bool = False
+
+
+@dataclass(frozen=True)
+class Config:
+    source: Path
+    root: Path
+    mode: str
+    input_folder_path: Path
+    output_folder_path: Path
+    test_data_path: Path
+    output_model_path: Path
+    prod_deployment_path: Path
+    quarantine_folder_path: Path
+    registry_path: Path
+    outputs_path: Path
+    schema: Schema
+    model: ModelSpec
+    drift: Mapping[str, Any]
+    decision: Mapping[str, Any]
+    runtime: Mapping[str, Any]
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def runs_path(self) -> Path:
+        return self.outputs_path / "runs"
+
+    @property
+    def ledger_path(self) -> Path:
+        return self.outputs_path / "ledger.sqlite"
+
+    @property
+    def lock_path(self) -> Path:
+        return self.outputs_path / "riskwatch.lock"
+
+    @property
+    def record_path(self) -> Path:
+        """The ingested-files record (JSON, with content hashes)."""
+        return self.output_folder_path / "ingestedfiles.json"
+
+    @property
+    def finaldata_path(self) -> Path:
+        return self.output_folder_path / "finaldata.csv"
+
+    @property
+    def notebooks_path(self) -> Path:
+        return Path(__file__).resolve().parent.parent / "notebooks"
+
+
+def _require(mapping: Mapping[str, Any], key: str, kind: type | tuple[type, ...], prefix: str, source: Path) -> Any:
+    name = f"{prefix}{key}"
+    if key not in mapping:
+        raise ConfigError(name, "is missing", source)
+    value = mapping[key]
+    # bool is an int in Python; a number field given true/false is a mistake worth naming.
+    if isinstance(value, bool) and bool not in (kind if isinstance(kind, tuple) else (kind,)):
+        raise ConfigError(name, f"must be {_kind_name(kind)}, got {value!r}", source)
+    if not isinstance(value, kind):
+        raise ConfigError(name, f"must be {_kind_name(kind)}, got {value!r}", source)
+    return value
+
+
+def _kind_name(kind: type | tuple[type, ...]) -> str:
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    names = {str: "a string", int: "an integer", float: "a number", bool: "true or false",
+             list: "a list", dict: "an object"}
+    return " or ".join(names.get(k, k.__name__) for k in kinds)
+
+
+def _merge_section(defaults: Mapping[str, Any], given: Any, section: str, source: Path) -> dict[str, Any]:
+    if given is None:
+        return dict(defaults)
+    if not isinstance(given, dict):
+        raise ConfigError(section, "must be an object", source)
+    merged = dict(defaults)
+    for key, value in given.items():
+        if key not in defaults:
+            raise ConfigError(f"{section}.{key}", f"is not a known setting (known: {', '.join(defaults)})", source)
+        default = defaults[key]
+        if isinstance(default, bool) != isinstance(value, bool) or (
+            isinstance(default, (int, float)) and not isinstance(value, (int, float))
+        ) or (isinstance(default, str) and not isinstance(value, str)) or (
+            isinstance(default, list) and not isinstance(value, list)
+        ):
+            raise ConfigError(f"{section}.{key}", f"must be like {default!r}, got {value!r}", source)
+        merged[key] = value
+    return merged
+
+
+def _str_list(mapping: Mapping[str, Any], key: str, source: Path, allow_empty: bool = True) -> tuple[str, ...]:
+    value = _require(mapping, key, list, "schema.", source)
+    if not all(isinstance(v, str) and v for v in value):
+        raise ConfigError(f"schema.{key}", "must be a list of column names", source)
+    if not allow_empty and not value:
+        raise ConfigError(f"schema.{key}", "must name at least one column", source)
+    return tuple(value)
+
+
+def _parse_schema(raw: Any, source: Path) -> Schema:
+    if not isinstance(raw, dict):
+        raise ConfigError("schema", "is missing or not an object", source)
+    unknown = set(raw) - {"id_column", "numeric_features", "categorical_features", "target"}
+    if unknown:
+        raise ConfigError(f"schema.{sorted(unknown)[0]}", "is not a known schema setting", source)
+    id_column = _require(raw, "id_column", str, "schema.", source)
+    target = _require(raw, "target", str, "schema.", source)
+    numeric = _str_list(raw, "numeric_features", source)
+    categorical = _str_list(raw, "categorical_features", source) if "categorical_features" in raw else ()
+    if not numeric and not categorical:
+        raise ConfigError("schema.numeric_features", "no feature columns configured", source)
+    columns = [id_column, *numeric, *categorical, target]
+    dupes = sorted({c for c in columns if columns.count(c) > 1})
+    if dupes:
+        raise ConfigError("schema", f"column {dupes[0]!r} is used twice", source)
+    return Schema(id_column, numeric, categorical, target)
+
+
+def _parse_model(raw: Any, source: Path) -> ModelSpec:
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError("model", "must be an object", source)
+    unknown = set(raw) - {"estimator", "params", "scale_numeric"}
+    if unknown:
+        raise ConfigError(f"model.{sorted(unknown)[0]}", "is not a known model setting", source)
+    estimator = raw.get("estimator", "sklearn.linear_model.LogisticRegression")
+    if not isinstance(estimator, str) or not estimator.startswith(ALLOWED_ESTIMATOR_PREFIX) or "." not in estimator[8:]:
+        raise ConfigError("model.estimator", f"must be a scikit-learn class path like "
+                          f"'sklearn.linear_model.LogisticRegression', got {estimator!r}", source)
+    params = raw.get("params", {"C": 1.0, "solver": "liblinear", "random_state": 0})
+    if not isinstance(params, dict):
+        raise ConfigError("model.params", "must be an object of estimator parameters", source)
+    scale = raw.get("scale_numeric", False)
+    if not isinstance(scale, bool):
+        raise ConfigError("model.scale_numeric", "must be true or false", source)
+    return ModelSpec(estimator, dict(params), scale)
+
+
+def load_config(path: str | Path = "config.json", mode: str | None = None) -> Config:
+    """Read, validate and resolve the config at ``path`` for ``mode`` (default: its ``mode`` key).
+
+    Paths are resolved relative to the config file's folder, so the project works from any cwd.
+    """
+    source = Path(path).expanduser().resolve()
+    try:
+        text = source.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError("(file)", "config file not found", source) from None
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError("(file)", f"is not valid JSON: {exc}", source) from None
+    if not isinstance(raw, dict):
+        raise ConfigError("(file)", "must hold a JSON object", source)
+    unknown = sorted(set(raw) - TOP_LEVEL_KEYS)
+    if unknown:
+        raise ConfigError(unknown[0], "is not a known setting (typo?)", source)
+
+    modes = raw.get("modes", {})
+    if not isinstance(modes, dict) or not all(isinstance(v, dict) for v in modes.values()):
+        raise ConfigError("modes", "must map mode names to objects of path overrides", source)
+    chosen = mode or raw.get("mode") or "practice"
+    if not isinstance(chosen, str):
+        raise ConfigError("mode", "must be a string", source)
+    if chosen not in modes and chosen != raw.get("mode", "practice"):
+        known = ", ".join(sorted({*modes, raw.get("mode", "practice")}))
+        raise ConfigError("mode", f"unknown mode {chosen!r} (known: {known})", source)
+    overrides = modes.get(chosen, {})
+    for key in overrides:
+        if key not in PATH_KEYS:
+            raise ConfigError(f"modes.{chosen}.{key}", "only path keys can be overridden per mode", source)
+    merged = {**raw, **overrides}
+
+    root = source.parent
+    paths: dict[str, Path] = {}
+    defaults = {
+        "quarantine_folder_path": "data/quarantine",
+        "registry_path": "models/registry",
+        "outputs_path": "outputs",
+    }
+    for key in PATH_KEYS:
+        if key not in merged and key in defaults:
+            merged[key] = defaults[key]
+        value = merged.get(key)
+        name = f"modes.{chosen}.{key}" if key in overrides else key
+        if value is None:
+            raise ConfigError(name, "is missing", source)
+        if not isinstance(value, str) or not value.strip():
+            raise ConfigError(name, f"must be a non-empty path string, got {value!r}", source)
+        paths[key] = (root / value).resolve()
+
+    runtime = _merge_section(DEFAULT_RUNTIME, raw.get("runtime"), "runtime", source)
+    if runtime["execution_timeout"] <= 0:
+        raise ConfigError("runtime.execution_timeout", "must be a positive number of seconds", source)
+    decision = _merge_section(DEFAULT_DECISION, raw.get("decision"), "decision", source)
+    if decision["retrain_on"] not in RETRAIN_ON:
+        raise ConfigError("decision.retrain_on", f"must be one of {', '.join(RETRAIN_ON)}", source)
+    if decision["score_rule"] not in SCORE_RULES:
+        raise ConfigError("decision.score_rule", f"must be one of {', '.join(SCORE_RULES)}", source)
+    drift = _merge_section(DEFAULT_DRIFT, raw.get("drift"), "drift", source)
+    if not 0 < drift["drift_share"] <= 1:
+        raise ConfigError("drift.drift_share", "must be in (0, 1]", source)
+    if len(drift["psi_bands"]) != 2:
+        raise ConfigError("drift.psi_bands", "must be two numbers, e.g. [0.1, 0.25]", source)
+
+    return Config(
+        source=source,
+        root=root,
+        mode=chosen,
+        schema=_parse_schema(raw.get("schema"), source),
+        model=_parse_model(raw.get("model"), source),
+        drift=drift,
+        decision=decision,
+        runtime=runtime,
+        extra={k: raw[k] for k in ("report", "api", "alerts") if k in raw},
+        **paths,
+    )

@@ -1,0 +1,94 @@
+"""The two decisions a cycle makes, in words a person can read:
+retrain or not (from data drift and score drift), and deploy the challenger or keep the champion."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from riskwatch.config import Schema
+
+
+@dataclass(frozen=True)
+class Decision:
+    value: bool
+    reasons: tuple[str, ...]
+
+    @property
+    def reason(self) -> str:
+        return "; ".join(self.reasons)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"value": self.value, "reasons": list(self.reasons)}
+
+
+def decide_retrain(data_drifted: bool | None, score_drifted: bool | None, retrain_on: str,
+                   data_reason: str = "", score_reason: str = "") -> Decision:
+    """Combine the two drift verdicts as configured (``either``, ``both``, ``data``, ``score``).
+
+    An undecided verdict (None: too few rows or too little history) never triggers a retrain.
+    """
+    def said(flag: bool | None, what: str, why: str) -> str:
+        state = {True: "yes", False: "no", None: "undecided"}[flag]
+        return f"{what}: {state}" + (f" — {why}" if why else "")
+
+    data_line = said(data_drifted, "data drift", data_reason)
+    score_line = said(score_drifted, "score drift", score_reason)
+    votes = {"data": data_drifted is True, "score": score_drifted is True}
+    if retrain_on == "either":
+        value = votes["data"] or votes["score"]
+    elif retrain_on == "both":
+        value = votes["data"] and votes["score"]
+    elif retrain_on in votes:
+        value = votes[retrain_on]
+    else:
+        raise ValueError(f"unknown retrain_on {retrain_on!r}")
+    rule = {"either": "retrain when data or score drift",
+            "both": "retrain only when data and score both drift",
+            "data": "retrain on data drift", "score": "retrain on score drift"}[retrain_on]
+    head = f"retrain ({rule})" if value else f"no retrain ({rule})"
+    return Decision(value, (head, data_line, score_line))
+
+
+def gate(challenger_f1: float, champion_f1: float | None, min_improvement: float = 0.0,
+         challenger: int | None = None, champion: int | None = None) -> Decision:
+    """Champion/challenger: deploy only if the challenger's test F1 ≥ champion's + min_improvement."""
+    new = f"v{challenger}" if challenger is not None else "the new model"
+    old = f"v{champion}" if champion is not None else "the deployed model"
+    if champion_f1 is None:
+        return Decision(True, (f"deploy {new}: no model is deployed yet (test F1 {challenger_f1:.4f})",))
+    needed = champion_f1 + min_improvement
+    if challenger_f1 >= needed:
+        return Decision(True, (f"deploy {new}: test F1 {challenger_f1:.4f} ≥ {old}'s {champion_f1:.4f}"
+                               + (f" + {min_improvement}" if min_improvement else ""),))
+    return Decision(False, (f"keep {old}: {new} scored test F1 {challenger_f1:.4f}, below {old}'s "
+                            f"{champion_f1:.4f}" + (f" + {min_improvement}" if min_improvement else "")
+                            + "; the new model stays in the registry, rejected",))
+
+
+def check_batch(reference_path: str | Path, current_path: str | Path, schema: Schema,
+                policy: Mapping[str, Any], model: Any | None, recorded_score: float | None,
+                score_history: Sequence[float], score_rule: str, min_history: int,
+                retrain_on: str) -> dict[str, Any]:
+    """Data drift (reference = the deployed model's training data, current = the new batch),
+    score drift (the deployed model's F1 on the new batch) and the retrain decision."""
+    import pandas as pd
+
+    from riskwatch.drift import DriftPolicy, data_drift, score_drift
+    from riskwatch.scoring import score_model
+
+    reference = pd.read_parquet(reference_path)
+    current = pd.read_parquet(current_path)
+    report = data_drift(reference, current, schema.numeric_features, schema.categorical_features,
+                        DriftPolicy.from_mapping(policy))
+    batch_metrics = score_model(model, current, schema) if model is not None else None
+    if batch_metrics is not None:
+        sdrift = score_drift(batch_metrics["f1"], recorded_score, list(score_history), score_rule,
+                             min_history=min_history)
+        score_flag, score_reason, sdict = sdrift.drifted, sdrift.reason, sdrift.to_dict()
+    else:
+        score_flag, score_reason, sdict = None, "no deployed model to score", None
+    decision = decide_retrain(report.drifted, score_flag, retrain_on, report.verdict, score_reason)
+    return {"data_drift": report, "score_drift": sdict, "batch_metrics": batch_metrics,
+            "retrain": decision}

@@ -1,0 +1,136 @@
+"""The run ledger: an append-only SQLite database of runs, stages, decisions, scores and
+deployments. Reports and the dashboard read trends from it.
+
+Append-only is enforced by the database itself (triggers refuse UPDATE and DELETE), and WAL
+journaling keeps it readable while a run writes and after a run is killed.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from contextlib import closing
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterable
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY, started_at TEXT NOT NULL, mode TEXT, config TEXT, new_files TEXT);
+CREATE TABLE IF NOT EXISTS run_results (
+    run_id TEXT NOT NULL, finished_at TEXT NOT NULL, outcome TEXT NOT NULL, exit_code INTEGER,
+    summary TEXT, production_version INTEGER);
+CREATE TABLE IF NOT EXISTS stages (
+    run_id TEXT NOT NULL, stage TEXT NOT NULL, started_at TEXT, seconds REAL, outcome TEXT NOT NULL,
+    notebook TEXT, error TEXT);
+CREATE TABLE IF NOT EXISTS decisions (
+    run_id TEXT NOT NULL, at TEXT NOT NULL, name TEXT NOT NULL, value TEXT, reason TEXT);
+CREATE TABLE IF NOT EXISTS scores (
+    run_id TEXT, at TEXT NOT NULL, version INTEGER, role TEXT NOT NULL, dataset TEXT, f1 REAL,
+    metrics TEXT);
+CREATE TABLE IF NOT EXISTS deployments (
+    run_id TEXT, at TEXT NOT NULL, action TEXT NOT NULL, version INTEGER, previous_version INTEGER,
+    f1 REAL, reason TEXT);
+"""
+TABLES = ("runs", "run_results", "stages", "decisions", "scores", "deployments")
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+class Ledger:
+    """Append-only record of what riskwatch did. Every method opens its own short connection,
+    so a ledger object can be kept around without holding the database open."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with closing(self._connect()) as db, db:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.executescript(SCHEMA)
+            for table in TABLES:
+                for verb in ("UPDATE", "DELETE"):
+                    db.execute(
+                        f"CREATE TRIGGER IF NOT EXISTS {table}_no_{verb.lower()} BEFORE {verb} ON {table} "
+                        f"BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END")
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=30)
+        db.row_factory = sqlite3.Row
+        return db
+
+    def _insert(self, table: str, **values: Any) -> None:
+        columns = ", ".join(values)
+        marks = ", ".join("?" for _ in values)
+        with closing(self._connect()) as db, db:
+            db.execute(f"INSERT INTO {table} ({columns}) VALUES ({marks})", tuple(values.values()))
+
+    def _select(self, sql: str, params: Iterable[Any] = ()) -> list[dict[str, Any]]:
+        with closing(self._connect()) as db:
+            return [dict(row) for row in db.execute(sql, tuple(params))]
+
+    # ---- writing -------------------------------------------------------------------------
+    def start_run(self, run_id: str, mode: str, config: str, new_files: list[str]) -> None:
+        self._insert("runs", run_id=run_id, started_at=_now(), mode=mode, config=config,
+                     new_files=json.dumps(new_files))
+
+    def finish_run(self, run_id: str, outcome: str, exit_code: int, summary: str,
+                   production_version: int | None) -> None:
+        self._insert("run_results", run_id=run_id, finished_at=_now(), outcome=outcome,
+                     exit_code=exit_code, summary=summary, production_version=production_version)
+
+    def record_stage(self, run_id: str, stage: str, started_at: str, seconds: float, outcome: str,
+                     notebook: str | None, error: str | None = None) -> None:
+        self._insert("stages", run_id=run_id, stage=stage, started_at=started_at, seconds=seconds,
+                     outcome=outcome, notebook=notebook, error=error)
+
+    def record_decision(self, run_id: str, name: str, value: Any, reason: str) -> None:
+        self._insert("decisions", run_id=run_id, at=_now(), name=name,
+                     value=json.dumps(value, default=str), reason=reason)
+
+    def record_score(self, run_id: str | None, version: int | None, role: str, dataset: str,
+                     metrics: dict[str, Any]) -> None:
+        self._insert("scores", run_id=run_id, at=_now(), version=version, role=role, dataset=dataset,
+                     f1=metrics.get("f1"), metrics=json.dumps(metrics, default=str))
+
+    def record_deployment(self, run_id: str | None, action: str, version: int | None,
+                          previous_version: int | None, f1: float | None, reason: str) -> None:
+        self._insert("deployments", run_id=run_id, at=_now(), action=action, version=version,
+                     previous_version=previous_version, f1=f1, reason=reason)
+
+    # ---- reading -------------------------------------------------------------------------
+    def runs(self, limit: int = 20) -> list[dict[str, Any]]:
+        """Latest runs first, each with its result (outcome None while running or if killed)."""
+        return self._select(
+            "SELECT r.run_id, r.started_at, r.mode, r.new_files, x.finished_at, x.outcome, x.exit_code, "
+            "x.summary, x.production_version FROM runs r LEFT JOIN run_results x USING (run_id) "
+            "ORDER BY r.started_at DESC, r.rowid DESC LIMIT ?", (limit,))
+
+    def last_run(self) -> dict[str, Any] | None:
+        runs = self.runs(1)
+        return runs[0] if runs else None
+
+    def stages(self, run_id: str) -> list[dict[str, Any]]:
+        return self._select("SELECT * FROM stages WHERE run_id = ? ORDER BY rowid", (run_id,))
+
+    def decisions(self, run_id: str) -> list[dict[str, Any]]:
+        rows = self._select("SELECT * FROM decisions WHERE run_id = ? ORDER BY rowid", (run_id,))
+        for row in rows:
+            row["value"] = json.loads(row["value"]) if row["value"] is not None else None
+        return rows
+
+    def deployments(self, limit: int = 50) -> list[dict[str, Any]]:
+        return self._select("SELECT * FROM deployments ORDER BY rowid DESC LIMIT ?", (limit,))
+
+    def scores(self, roles: Iterable[str] | None = None) -> list[dict[str, Any]]:
+        """Recorded scores, oldest first, optionally only for some roles."""
+        if roles is None:
+            return self._select("SELECT * FROM scores ORDER BY rowid")
+        roles = list(roles)
+        marks = ", ".join("?" for _ in roles)
+        return self._select(f"SELECT * FROM scores WHERE role IN ({marks}) ORDER BY rowid", roles)
+
+    def stage_timings(self, stage: str, limit: int = 50) -> list[dict[str, Any]]:
+        return self._select("SELECT run_id, started_at, seconds, outcome FROM stages WHERE stage = ? "
+                            "ORDER BY rowid DESC LIMIT ?", (stage, limit))

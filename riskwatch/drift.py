@@ -14,6 +14,7 @@ arrays serve every statistic of that column (distinct count, Wasserstein, PSI qu
 from __future__ import annotations
 
 import math
+from numbers import Integral, Real
 from dataclasses import dataclass, fields
 from typing import Any, Mapping, Sequence
 
@@ -31,6 +32,7 @@ _METHOD_NAMES = {
     "jensenshannon": "Jensen-Shannon distance",
 }
 _PSI_LABELS = ("no significant change", "moderate change", "significant change")
+_TOO_FEW = "too few non-missing values"
 # Above this, the integer quantile grid of the Wasserstein computation would lose float exactness.
 _MAX_EXACT_GRID = 2**53
 
@@ -50,11 +52,20 @@ class DriftPolicy:
     min_rows: int = 10
 
     def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name == "psi_bands":
+                continue
+            integer = isinstance(f.default, int)
+            # bool is an int subclass, but `min_rows: true` in a config is a mistake.
+            if isinstance(value, bool) or not isinstance(value, Integral if integer else Real):
+                raise ValueError(f"drift policy {f.name} must be {'an integer' if integer else 'a number'}, "
+                                 f"got {value!r}")
         # JSON gives lists; a frozen dataclass must stay hashable, so store a tuple.
         try:
             bands = tuple(float(b) for b in self.psi_bands)
         except (TypeError, ValueError):
-            raise ValueError(f"psi_bands must be two numbers, got {self.psi_bands!r}") from None
+            raise ValueError(f"drift policy psi_bands must be two numbers, got {self.psi_bands!r}") from None
         object.__setattr__(self, "psi_bands", bands)
         checks = [
             ("small_sample_max_rows", self.small_sample_max_rows >= 0, "must be >= 0"),
@@ -80,10 +91,7 @@ class DriftPolicy:
         if unknown:
             raise ValueError(f"unknown drift policy key(s): {', '.join(unknown)} "
                              f"(known: {', '.join(sorted(known))})")
-        values = dict(m)
-        if "psi_bands" in values:
-            values["psi_bands"] = tuple(values["psi_bands"])
-        return cls(**values)
+        return cls(**dict(m))  # __post_init__ turns a psi_bands list into a tuple
 
 
 def _json_value(value: Any) -> Any:
@@ -159,7 +167,7 @@ class FeatureDrift:
             evidence.append(f"PSI {_fmt(self.psi, 3)}, {self.psi_band}")
         if self.drifted:
             verdict = "drifted"
-        elif self.note and self.note.startswith("too few"):
+        elif self.note and self.note.startswith(_TOO_FEW):
             verdict = "not counted as drifted"
         else:
             verdict = "did not drift"
@@ -323,8 +331,7 @@ def _too_few_note(n_ref: int, n_cur: int, min_rows: int) -> str | None:
     short = [f"{n} in {side}" for side, n in (("reference", n_ref), ("current", n_cur)) if n < min_rows]
     if not short:
         return None
-    return (f"too few non-missing values to count as drift ({', '.join(short)}; "
-            f"minimum is {min_rows})")
+    return f"{_TOO_FEW} to count as drift ({', '.join(short)}; minimum is {min_rows})"
 
 
 def _numeric_feature(name: str, ref_series: pd.Series, cur_series: pd.Series, tests: bool,
@@ -357,8 +364,8 @@ def _numeric_feature(name: str, ref_series: pd.Series, cur_series: pd.Series, te
     w = _wasserstein_sorted(ref, cur)
     note = None
     if ref[0] != ref[-1]:
-        # Population std, as the common drift tools normalise by; the sorted-ends check above
-        # is exact, whereas np.std of a constant column can come out as 1e-17 and explode.
+        # Population std, as the common drift tools normalise by. Comparing the sorted ends is
+        # an exact constancy check; np.std of a constant column can come out as 1e-17 instead of 0.
         scale, effect_name = float(ref.std()), "wasserstein/std"
     elif ref_mean != 0:
         # Constant reference: there is no spread to scale by, so scale by its magnitude and
@@ -380,12 +387,10 @@ def _numeric_feature(name: str, ref_series: pd.Series, cur_series: pd.Series, te
         statistic, p_value = w_norm, None
         method, threshold = "wasserstein_norm", policy.wasserstein_threshold
         drifted = w_norm >= threshold
-    if note is None:
-        note = _too_few_note(n_ref, n_cur, policy.min_rows)
-    elif (extra := _too_few_note(n_ref, n_cur, policy.min_rows)) is not None:
-        note = f"{extra}; {note}"
-    if note is not None and note.startswith("too few"):
+    too_few = _too_few_note(n_ref, n_cur, policy.min_rows)
+    if too_few is not None:
         drifted = False
+    note = "; ".join(n for n in (too_few, note) if n) or None
     return FeatureDrift(feature=name, kind="numeric", method=method, statistic=statistic,
                         p_value=p_value, effect_size=w_norm, effect_name=effect_name,
                         threshold=threshold, drifted=bool(drifted), psi=psi,
@@ -474,8 +479,8 @@ def data_drift(reference: pd.DataFrame, current: pd.DataFrame, numeric: Sequence
 
     The reference row count picks the family: ``<= policy.small_sample_max_rows`` -> tests (KS for
     numeric columns with at least ``ks_min_distinct`` distinct values, chi2 otherwise), above ->
-    distances (normalised Wasserstein, Jensen-Shannon). Missing and infinite values are dropped
-    per column. With fewer than ``policy.min_rows`` rows on either side, features are still
+    distances (Wasserstein / population std of the reference, Jensen-Shannon base 2). Missing and
+    infinite values are dropped per column; ``categorical`` columns may hold any hashable values. With fewer than ``policy.min_rows`` rows on either side, features are still
     computed for inspection but the dataset verdict is refused (``drifted`` is None).
     """
     _check_features({"reference": reference, "current": current}, numeric, categorical)

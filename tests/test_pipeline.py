@@ -1,0 +1,279 @@
+"""The cycle end to end, through the real runner, real papermill kernels and real signals."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from conftest import REPO, RUNNER, last_run, make_project, run_dirs, run_runner, write_config
+from riskwatch.config import load_config
+from riskwatch.newdata import file_sha256
+from riskwatch.pipeline import StageFailed, execute_stage
+from riskwatch.registry import Registry
+from riskwatch.stages import RunContext, Stage
+
+STAGE_NOTEBOOKS = ["01_ingestion.ipynb", "02_training.ipynb", "03_scoring.ipynb", "04_deployment.ipynb"]
+
+
+def production_is_consistent(config: Path) -> int:
+    """Production points at a complete version whose hash checks out, and the baseline's
+    production folder holds exactly that model. Returns the version."""
+    cfg = load_config(config)
+    registry = Registry(cfg.registry_path)
+    version = registry.production_version()
+    assert version is not None
+    artifact = registry.check(version)
+    registry.load_model(version)
+    assert file_sha256(cfg.prod_deployment_path / "trainedmodel.pkl") == file_sha256(artifact)
+    f1 = (registry.metrics(version) or {})["f1"]
+    assert float((cfg.prod_deployment_path / "latestscore.txt").read_text()) == pytest.approx(f1)
+    assert not [p for p in cfg.registry_path.iterdir() if ".partial-" in p.name]
+    return version
+
+
+def test_full_cycle_on_bundled_data_then_drift_then_nothing_new(project: Path) -> None:
+    root = project.parent
+    first = run_runner(project, "run")
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "deployed" in first.stdout
+    (run_dir,) = run_dirs(root)
+    for name in STAGE_NOTEBOOKS:
+        assert (run_dir / name).is_file(), name
+    record = json.loads((run_dir / "run.json").read_text())
+    assert record["outcome"] == "deployed" and record["exit_code"] == 0
+    assert [s["name"] for s in record["stages"]] == ["ingestion", "training", "scoring", "deployment"]
+    assert all(s["outcome"] == "ok" and s["seconds"] > 0 for s in record["stages"])
+    assert (root / "data/ingesteddata/finaldata.csv").is_file()
+    files = json.loads((root / "data/ingesteddata/ingestedfiles.json").read_text())["files"]
+    assert {f["name"] for f in files} == {"dataset1.csv", "dataset2.csv"}
+    assert all(len(f["sha256"]) == 64 and f["rows"] > 0 for f in files)
+    assert (root / "models/practicemodels/trainedmodel.pkl").is_file()
+    assert 0 < float((root / "models/practicemodels/latestscore.txt").read_text()) <= 1
+    for name in ("trainedmodel.pkl", "latestscore.txt", "ingestedfiles.txt"):
+        assert (root / "models/production_deployment" / name).is_file()
+    assert production_is_consistent(project) == 1
+
+    again = run_runner(project, "run")
+    assert again.returncode == 0
+    assert "nothing new" in again.stdout
+    assert len(run_dirs(root)) == 1
+
+    production = run_runner(project, "--mode", "production", "run")
+    assert production.returncode == 0, production.stdout + production.stderr
+    record = last_run(root)
+    assert record["outcome"] == "deployed"
+    assert record["drift"]["data"]["drifted"] is True
+    assert record["decisions"]["retrain"]["value"] is True
+    assert any("data drift: yes" in r for r in record["decisions"]["retrain"]["reasons"])
+    assert record["decisions"]["deploy"]["value"] is True
+    assert production_is_consistent(project) == 2
+
+    unchanged = run_runner(project, "--mode", "production", "run")
+    assert unchanged.returncode == 0 and "nothing new" in unchanged.stdout
+    assert len(run_dirs(root)) == 2
+
+    # Rollback puts v1 back, in the registry pointer, the production folder and the ledger.
+    back = run_runner(project, "rollback")
+    assert back.returncode == 0, back.stderr
+    assert production_is_consistent(project) == 1
+    status = run_runner(project, "status").stdout
+    assert "production: v1" in status
+    history = run_runner(project, "history").stdout
+    assert "rollback v1" in history and "deploy   v2" in history
+    forward = run_runner(project, "rollback", "v2")
+    assert forward.returncode == 0 and production_is_consistent(project) == 2
+
+
+def test_udacity_practice_then_production(udacity_project: Path) -> None:
+    """The baseline's own data: F1 0.5714; source data drifts; the 0.3333 challenger is refused."""
+    root = udacity_project.parent
+    practice = run_runner(udacity_project, "run")
+    assert practice.returncode == 0, practice.stdout + practice.stderr
+    cfg = load_config(udacity_project)
+    registry = Registry(cfg.registry_path)
+    assert round(registry.metrics(1)["f1"], 2) == 0.57
+    assert round(registry.metrics(1)["f1"], 4) == 0.5714
+
+    production = run_runner(udacity_project, "--mode", "production", "run")
+    assert production.returncode == 0, production.stdout + production.stderr
+    record = last_run(root)
+    assert record["drift"]["data"]["drifted"] is True
+    assert record["decisions"]["retrain"]["value"] is True
+    assert record["decisions"]["deploy"]["value"] is False
+    assert record["outcome"] == "rejected"
+    assert round(registry.metrics(2)["f1"], 4) == 0.3333
+    assert registry.status(2)["status"] == "rejected"
+    assert registry.production_version() == 1
+    assert production_is_consistent(udacity_project) == 1
+    reason = record["decisions"]["deploy"]["reasons"][0]
+    assert "keep v1" in reason and "0.3333" in reason and "0.5714" in reason
+
+    status = run_runner(udacity_project, "status").stdout
+    assert "production: v1" in status and "f1 0.5714" in status
+    assert "rejected" in status and "keep v1" in status
+    with sqlite3.connect(cfg.ledger_path) as db:
+        actions = db.execute("SELECT action, version FROM deployments ORDER BY rowid").fetchall()
+    assert actions == [("deploy", 1), ("reject", 2)]
+
+
+def test_no_new_data_tick_starts_no_kernel(project: Path) -> None:
+    assert run_runner(project, "run").returncode == 0
+    tick = run_runner(project, "run", python_flags=("-X", "importtime"))
+    assert tick.returncode == 0
+    assert "nothing new" in tick.stdout and "no kernel started" in tick.stdout
+    imported = {line.split("|")[-1].strip() for line in tick.stderr.splitlines() if "|" in line}
+    # No kernel can start without these; pandas would mean the tick does heavy work for nothing.
+    for module in ("papermill", "jupyter_client", "nbclient", "pandas", "sklearn"):
+        assert module not in imported, module
+
+
+def test_bad_file_is_quarantined_and_the_batch_goes_through(project: Path) -> None:
+    root = project.parent
+    bad = root / "data/practicedata/broken.csv"
+    bad.write_text("corporation,lastmonth_activity\nabcd,12\n")
+    result = run_runner(project, "run")
+    assert result.returncode == 0, result.stdout + result.stderr
+    record = last_run(root)
+    assert record["outcome"] == "deployed"
+    assert record["ingestion"]["quarantined"] == ["broken.csv"]
+    assert sorted(record["ingestion"]["new_files"]) == ["dataset1.csv", "dataset2.csv"]
+    reasons = list((root / "data/quarantine").glob("broken*.reason.txt"))
+    assert len(reasons) == 1 and "missing column" in reasons[0].read_text()
+    assert bad.exists()  # raw input is never moved or deleted
+    assert "quarantined: broken.csv" in result.stdout
+
+
+def test_failing_stage_exits_nonzero_keeps_notebook_and_is_redone(project: Path) -> None:
+    root = project.parent
+    # A negative C is refused by scikit-learn inside the training kernel.
+    write_config(root, model={"params": {"C": -1.0, "solver": "liblinear", "random_state": 0}})
+    failed = run_runner(project, "run")
+    assert failed.returncode == 1
+    assert "FAILED in training" in failed.stdout
+    record = last_run(root)
+    assert record["outcome"] == "failed" and record["error"]["stage"] == "training"
+    partial = nbformat.read(record["error"]["notebook"], as_version=4)
+    errors = [o for c in partial.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    assert errors and "InvalidParameterError" in errors[0]["ename"]
+    assert production_is_consistent_or_empty(project) is None
+
+    write_config(root)  # fixed: the next run redoes the interrupted work
+    redone = run_runner(project, "run")
+    assert redone.returncode == 0, redone.stdout + redone.stderr
+    assert "redoing the unfinished cycle" in redone.stdout
+    assert last_run(root)["outcome"] == "deployed"
+
+
+def production_is_consistent_or_empty(config: Path) -> int | None:
+    cfg = load_config(config)
+    if Registry(cfg.registry_path).production_version() is None:
+        return None
+    return production_is_consistent(config)
+
+
+@pytest.mark.parametrize("notebook, expected", [
+    ("raises.ipynb", "ValueError: boom: hello"),
+    ("sleeps.ipynb", "CellTimeoutError"),
+    ("dies.ipynb", "DeadKernelError"),
+    ("unfinished.ipynb", "without glueing its 'stage_finished' scrap"),
+])
+def test_stage_failures_are_caught_and_the_notebook_kept(project: Path, tmp_path: Path,
+                                                         notebook: str, expected: str) -> None:
+    cfg = load_config(project)
+    cfg = type(cfg)(**{**cfg.__dict__, "runtime": {**cfg.runtime, "execution_timeout": 3}})
+    ctx = RunContext(run_id="t", run_dir=tmp_path / "run")
+    ctx.run_dir.mkdir()
+    stage = Stage("probe", notebook, lambda c, x: {"message": "hello"}, "test")
+    with pytest.raises(StageFailed) as caught:
+        execute_stage(stage, cfg, ctx, notebooks_folder=REPO / "tests" / "notebooks")
+    assert expected in caught.value.reason
+    assert caught.value.notebook_path == ctx.run_dir / notebook
+    assert caught.value.notebook_path.is_file()
+    if notebook == "raises.ipynb":
+        assert ctx.scraps["probe"]["before_failure"] == 1  # glued before the failure, still read
+
+
+def test_stage_parameters_are_checked_and_scraps_read(project: Path, tmp_path: Path) -> None:
+    cfg = load_config(project)
+    ctx = RunContext(run_id="t", run_dir=tmp_path)
+    ok = Stage("probe", "finishes.ipynb", lambda c, x: {"message": "hi there"}, "test")
+    scraps = execute_stage(ok, cfg, ctx, notebooks_folder=REPO / "tests" / "notebooks")
+    assert scraps == {"echo": "hi there", "stage_finished": True}
+    typo = Stage("probe", "finishes.ipynb", lambda c, x: {"mesage": "x"}, "test")
+    with pytest.raises(StageFailed, match="unknown parameter"):
+        execute_stage(typo, cfg, ctx, notebooks_folder=REPO / "tests" / "notebooks")
+
+
+def test_config_error_names_the_key(tmp_path: Path) -> None:
+    config = json.loads((REPO / "config.json").read_text())
+    del config["test_data_path"]
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config))
+    result = run_runner(path, "run")
+    assert result.returncode == 2
+    assert "test_data_path" in result.stderr and "missing" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def _start(config: Path) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, str(RUNNER), "--config", str(config), "run"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+
+
+def _wait_for(predicate, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        time.sleep(0.05)
+
+
+def test_two_concurrent_runs_one_is_refused(project: Path) -> None:
+    root = project.parent
+    first = _start(project)
+    try:
+        _wait_for(lambda: bool(run_dirs(root)))
+        second = run_runner(project, "run")
+        assert second.returncode == 3
+        assert "another riskwatch cycle is running" in second.stderr
+    finally:
+        out, err = first.communicate(timeout=300)
+    assert first.returncode == 0, out + err
+
+
+@pytest.mark.parametrize("stage_notebook", ["02_training.ipynb", "04_deployment.ipynb"])
+def test_sigkill_mid_cycle_then_a_clean_next_run(project: Path, stage_notebook: str) -> None:
+    root = project.parent
+    assert run_runner(project, "run").returncode == 0          # v1 in production
+    runner = _start(write_config(root))  # same config; production data comes next
+    runner.kill()
+    runner.wait()
+    runner = subprocess.Popen([sys.executable, str(RUNNER), "--config", str(project), "--mode", "production",
+                               "run"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              start_new_session=True)
+    _wait_for(lambda: len(run_dirs(root)) >= 2 and (run_dirs(root)[-1] / stage_notebook).exists())
+    os.killpg(runner.pid, signal.SIGKILL)  # the runner and its kernel, mid-stage
+    runner.wait()
+    killed_dir = run_dirs(root)[-1]
+    assert not (killed_dir / "run.json").exists()
+    production_is_consistent(project)  # still one complete, loadable version
+    with sqlite3.connect(load_config(project).ledger_path) as db:
+        assert db.execute("SELECT count(*) FROM runs").fetchone()[0] >= 2
+
+    nxt = run_runner(project, "--mode", "production", "run")
+    assert nxt.returncode == 0, nxt.stdout + nxt.stderr
+    assert "redoing the unfinished cycle" in nxt.stdout
+    assert last_run(root)["outcome"] in ("deployed", "no-retrain")
+    assert production_is_consistent(project) >= 2
+    status = run_runner(project, "status")
+    assert status.returncode == 0 and "production: v" in status.stdout

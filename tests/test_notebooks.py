@@ -1,0 +1,56 @@
+"""The committed stage notebooks: clean, parameterized, and in step with the stage list."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+import papermill
+import pytest
+
+from conftest import REPO
+from riskwatch.config import load_config
+from riskwatch.stages import STAGES, RunContext
+
+NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
+
+
+def test_the_stage_notebooks_exist() -> None:
+    names = {p.name for p in NOTEBOOKS}
+    for stage in STAGES:
+        assert stage.notebook in names
+    assert {"01_ingestion.ipynb", "02_training.ipynb", "03_scoring.ipynb", "04_deployment.ipynb"} <= names
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS + sorted((REPO / "tests" / "notebooks").glob("*.ipynb")),
+                         ids=lambda p: p.name)
+def test_committed_without_outputs_and_with_one_parameters_cell(path: Path) -> None:
+    notebook = nbformat.read(path, as_version=4)
+    nbformat.validate(notebook)
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None, f"{path.name} has outputs"
+    tagged = [c for c in notebook.cells if "parameters" in c.get("metadata", {}).get("tags", [])]
+    assert len(tagged) == 1
+    assert notebook.metadata.kernelspec.name == "python3"
+
+
+@pytest.mark.parametrize("stage", STAGES, ids=lambda s: s.name)
+def test_runner_parameters_match_the_notebook(stage, tmp_path: Path) -> None:
+    """Every parameter the runner passes is declared in the notebook and vice versa, so an
+    analyst's defaults cover everything the runner sets."""
+    declared = set(papermill.inspect_notebook(str(REPO / "notebooks" / stage.notebook)))
+    cfg = load_config(REPO / "config.json")
+    passed = set(stage.parameters(cfg, RunContext(run_id="x", run_dir=tmp_path)))
+    assert passed == declared
+
+
+def test_stage_results_are_glued_in_cells_the_report_hides() -> None:
+    for path in NOTEBOOKS:
+        if path.name == "dashboard.ipynb":
+            continue
+        notebook = nbformat.read(path, as_version=4)
+        glue_cells = [c for c in notebook.cells if "stage_finished=True" in c.source]
+        assert len(glue_cells) == 1, path.name
+        assert "remove_cell" in glue_cells[0].metadata.get("tags", []), path.name
+        assert notebook.cells[-1] is glue_cells[0], f"{path.name}: stage_finished must be glued last"

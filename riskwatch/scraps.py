@@ -27,9 +27,7 @@ def _import_scrapbook():
 def _plain(value: Any) -> Any:
     """JSON-safe copy: numpy scalars, paths and the like become plain Python values."""
     def default(obj: Any) -> Any:
-        if hasattr(obj, "item"):
-            return obj.item()
-        if hasattr(obj, "tolist"):
+        if hasattr(obj, "tolist"):  # numpy arrays and scalars alike
             return obj.tolist()
         return str(obj)
     return json.loads(json.dumps(value, default=default))

@@ -27,10 +27,25 @@ install: $(STAMP)
 
 install-test: $(TEST_STAMP)
 
-run: install
+# Chromium renders the PDF report (no TeX, nothing downloaded at run time); poppler-utils reads
+# PDFs back in tests. Installed with apt when we are root and they are missing; otherwise the
+# runner still writes the HTML report and says what to install.
+system-deps:
+	@if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || command -v google-chrome >/dev/null 2>&1; then have_chromium=1; fi; \
+	if [ -z "$$have_chromium" ] || ! command -v pdftotext >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing chromium and poppler-utils with apt-get"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium poppler-utils >/dev/null; \
+	  else \
+	    echo "note: install chromium and poppler-utils for PDF reports (HTML reports work without them)"; \
+	  fi; \
+	fi
+
+run: install system-deps
 	$(PY) runner.py run
 
-test: install-test
+test: install-test system-deps
 	$(PY) -m pytest
 
 sample-data: install

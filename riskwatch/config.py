@@ -45,6 +45,12 @@ DEFAULT_RUNTIME: dict[str, Any] = {
     "execution_timeout": 600,
     "start_timeout": 60,
 }
+DEFAULT_REPORT: dict[str, Any] = {
+    "chromium": "",              # path or command; empty: $RISKWATCH_CHROMIUM, then the usual names
+    "index_url": "",             # package index for the dependency check; empty: pip's own
+    "dependency_timeout": 3.0,   # seconds per lookup; offline never fails the stage
+    "pdf": True,
+}
 RETRAIN_ON = ("either", "both", "data", "score")
 SCORE_RULES = ("raw", "parametric", "nonparametric")
 ALLOWED_ESTIMATOR_PREFIX = "sklearn."
@@ -116,6 +122,7 @@ class Config:
     drift: Mapping[str, Any]
     decision: Mapping[str, Any]
     runtime: Mapping[str, Any]
+    report: Mapping[str, Any] = field(default_factory=lambda: dict(DEFAULT_REPORT))
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -309,6 +316,7 @@ def load_config(path: str | Path = "config.json", mode: str | None = None) -> Co
         drift=drift,
         decision=decision,
         runtime=runtime,
-        extra={k: raw[k] for k in ("report", "api", "alerts") if k in raw},
+        report=_merge_section(DEFAULT_REPORT, raw.get("report"), "report", source),
+        extra={k: raw[k] for k in ("api", "alerts") if k in raw},
         **paths,
     )

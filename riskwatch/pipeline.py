@@ -24,7 +24,8 @@ from riskwatch.deployment import deploy_version, sync_production_folder
 from riskwatch.ledger import Ledger
 from riskwatch.newdata import atomic_write_text, detect_new_files
 from riskwatch.registry import Registry
-from riskwatch.stages import DEPLOYMENT, DRIFT, INGESTION, SCORING, TRAINING, RunContext, Stage
+from riskwatch.stages import (DEPLOYMENT, DIAGNOSTICS, DRIFT, INGESTION, REPORTING, SCORING, TRAINING,
+                              RunContext, Stage)
 
 EXIT_OK = 0              # cycle completed, or nothing new to do
 EXIT_STAGE_FAILED = 1    # a stage raised, timed out or lost its kernel; the partial notebook is kept
@@ -249,6 +250,7 @@ def _run_locked(cfg: Config, force_retrain: bool, echo: Echo) -> CycleResult:
                 ctx.score_history = production_scores(ledger)
                 checked = stage(DRIFT)
                 record["drift"] = {"data": checked.get("data_drift"), "score": checked.get("score_drift")}
+                ctx.drift_check = checked.get("data_drift")
                 if checked.get("batch_f1") is not None:
                     ledger.record_score(run_id, production, "production", "batch",
                                         checked.get("batch_metrics") or {"f1": checked["batch_f1"]})
@@ -279,6 +281,10 @@ def _run_locked(cfg: Config, force_retrain: bool, echo: Echo) -> CycleResult:
                 ledger.record_deployment(run_id, "reject", ctx.model_version, production,
                                          scored["metrics"]["f1"], verdict.reason)
                 finished = "rejected"
+        ctx.outcome, ctx.decisions = finished, record["decisions"]
+        stage(DIAGNOSTICS)
+        stage(REPORTING)
+        record["report"] = export_cycle_report(cfg, ctx, echo)
         _pending_path(cfg).unlink(missing_ok=True)
         outcome, exit_code = finished, EXIT_OK
     except StageFailed as exc:
@@ -291,6 +297,36 @@ def _run_locked(cfg: Config, force_retrain: bool, echo: Echo) -> CycleResult:
         atomic_write_text(run_dir / "run.json", json.dumps(record, indent=1, default=str) + "\n")
         ledger.finish_run(run_id, outcome, exit_code, record["summary"], record["production_after"])
     return CycleResult(outcome, exit_code, record["summary"], run_id, run_dir, record["decisions"])
+
+
+def export_cycle_report(cfg: Config, ctx: RunContext, echo: Echo) -> dict[str, Any]:
+    """HTML and PDF of the report notebook into the run folder, the PDF also as the baseline's
+    ``summary_report.pdf``. A missing or failing Chromium costs the PDF, never the cycle."""
+    import shutil
+
+    from riskwatch.reporting import export_report
+
+    notebook = ctx.run_dir / REPORTING.notebook
+    try:
+        exported = export_report(notebook, ctx.run_dir, "report", cfg.report["chromium"] or None) \
+            if cfg.report["pdf"] else None
+    except Exception as exc:  # nbconvert or Chromium trouble must not undo a finished cycle
+        echo(f"    report export failed: {exc}")
+        return {"html": None, "pdf": None, "message": f"report export failed: {exc}"}
+    if exported is None:
+        from riskwatch.reporting import notebook_to_html
+
+        html = notebook_to_html(notebook, ctx.run_dir / "report.html")
+        return {"html": str(html), "pdf": None, "message": "PDF disabled in config (report.pdf)"}
+    if exported.pdf is not None:
+        cfg.output_model_path.mkdir(parents=True, exist_ok=True)
+        tmp = cfg.output_model_path / ".summary_report.pdf.tmp"
+        shutil.copyfile(exported.pdf, tmp)
+        tmp.replace(cfg.output_model_path / "summary_report.pdf")
+    else:
+        echo(f"    {exported.message}")
+    return {"html": str(exported.html), "pdf": str(exported.pdf) if exported.pdf else None,
+            "message": exported.message}
 
 
 def summarize(record: dict[str, Any], registry: Registry) -> str:
@@ -314,6 +350,11 @@ def summarize(record: dict[str, Any], registry: Registry) -> str:
         lines.append(f"  production: v{after}" + (f" (test F1 {f1:.4f})" if f1 is not None else ""))
     else:
         lines.append("  production: no model deployed")
+    report = record.get("report") or {}
+    if report.get("pdf") or report.get("html"):
+        lines.append(f"  report: {report.get('pdf') or report.get('html')}")
+    if report and not report.get("pdf"):
+        lines.append(f"  note: {report.get('message')}")
     timings = ", ".join(f"{s['name']} {s.get('seconds', 0):.1f}s" for s in record.get("stages", []))
     if timings:
         lines.append(f"  stages: {timings}")

@@ -24,11 +24,18 @@ class RunContext:
     redo_hashes: list[str] = field(default_factory=list)
     score_history: list[float] = field(default_factory=list)
     model_version: int | None = None
+    outcome: str = ""
+    decisions: dict[str, Any] = field(default_factory=dict)
+    drift_check: dict[str, Any] | None = None
     scraps: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def batch_path(self) -> Path:
         return self.run_dir / "batch.parquet"
+
+    @property
+    def diagnostics_path(self) -> Path:
+        return self.run_dir / "diagnostics.json"
 
 
 Params = Callable[[Config, RunContext], dict[str, Any]]
@@ -76,6 +83,22 @@ def _deployment(cfg: Config, ctx: RunContext) -> dict[str, Any]:
             "prod_deployment_path": str(cfg.prod_deployment_path), "run_id": ctx.run_id}
 
 
+def _diagnostics(cfg: Config, ctx: RunContext) -> dict[str, Any]:
+    return {"finaldata_path": str(cfg.finaldata_path), "test_data_path": str(cfg.test_data_path),
+            "registry_path": str(cfg.registry_path), "ledger_path": str(cfg.ledger_path),
+            "run_id": ctx.run_id, "diagnostics_path": str(ctx.diagnostics_path),
+            "drift_policy": dict(cfg.drift), "index_url": cfg.report["index_url"],
+            "dependency_timeout": float(cfg.report["dependency_timeout"]), **cfg.schema.as_params()}
+
+
+def _reporting(cfg: Config, ctx: RunContext) -> dict[str, Any]:
+    return {"run_id": ctx.run_id, "mode": cfg.mode, "outcome": ctx.outcome, "decisions": ctx.decisions,
+            "drift_check": ctx.drift_check, "registry_path": str(cfg.registry_path),
+            "ledger_path": str(cfg.ledger_path), "diagnostics_path": str(ctx.diagnostics_path),
+            "test_data_path": str(cfg.test_data_path), "output_model_path": str(cfg.output_model_path),
+            "candidate_version": ctx.model_version, **cfg.schema.as_params()}
+
+
 INGESTION = Stage("ingestion", "01_ingestion.ipynb", _ingestion,
                   "validate, merge and de-duplicate the input files")
 DRIFT = Stage("drift", "01b_drift.ipynb", _drift,
@@ -84,4 +107,8 @@ TRAINING = Stage("training", "02_training.ipynb", _training, "fit a new model on
 SCORING = Stage("scoring", "03_scoring.ipynb", _scoring, "score the new model and apply the gate")
 DEPLOYMENT = Stage("deployment", "04_deployment.ipynb", _deployment, "put the new model into production")
 
-STAGES: tuple[Stage, ...] = (INGESTION, DRIFT, TRAINING, SCORING, DEPLOYMENT)
+DIAGNOSTICS = Stage("diagnostics", "05_diagnostics.ipynb", _diagnostics,
+                    "diagnose data and model, check dependencies")
+REPORTING = Stage("reporting", "06_reporting.ipynb", _reporting, "write the report")
+
+STAGES: tuple[Stage, ...] = (INGESTION, DRIFT, TRAINING, SCORING, DEPLOYMENT, DIAGNOSTICS, REPORTING)

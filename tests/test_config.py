@@ -203,7 +203,9 @@ BAD = {
     "unknown model key": (_set(1, "model", "seed"), "model.seed"),
     "model params not object": (_set([1], "model", "params"), "model.params"),
     "scale_numeric not bool": (_set("yes", "model", "scale_numeric"), "model.scale_numeric"),
-    "mode override of a non-path key": (_set({"schema": {}}, "modes", "production"), "modes.production.schema"),
+    "mode override of a non-path key": (
+        lambda raw: raw.update(mode="production", modes={"production": {"schema": {}}}),
+        "modes.production.schema"),
     "modes not objects": (_set({"practice": "x"}, "modes"), "modes"),
 }
 

@@ -1,0 +1,275 @@
+"""riskwatch.training: the pipeline, the estimator factory, the published baseline scores and
+train_and_register."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+
+from riskwatch.config import Schema
+from riskwatch.ingestion import ingest, load_table, read_table
+from riskwatch.newdata import file_sha256
+from riskwatch.registry import Registry
+from riskwatch.scoring import score_model
+from riskwatch.training import (
+    TrainingError,
+    build_pipeline,
+    files_in_finaldata,
+    make_estimator,
+    train_and_register,
+    train_model,
+)
+from unit_helpers import ESTIMATOR, PARAMS, SCHEMA, UDACITY, clients, write_rows
+
+CAT_SCHEMA = Schema("corporation", ("lastmonth_activity",), ("region",), "exited")
+
+
+def udacity_training(part: str) -> pd.DataFrame:
+    folder = UDACITY / part
+    if not folder.is_dir() or not (UDACITY / "testdata").is_dir():
+        pytest.skip(f"the baseline's canonical data is not at {UDACITY}")
+    files = sorted(folder.glob("*.csv"))
+    return pd.concat([pd.read_csv(f) for f in files], ignore_index=True).drop_duplicates(ignore_index=True)
+
+
+def region_frame(n: int, seed: int) -> pd.DataFrame:
+    """Attrition driven by a categorical column: 'north' leaves, 'south' stays (mostly)."""
+    rng = np.random.default_rng(seed)
+    region = rng.choice(["north", "south", "east"], n)
+    p = np.where(region == "north", 0.85, np.where(region == "south", 0.1, 0.4))
+    return pd.DataFrame({"corporation": [f"c{i:04d}" for i in range(n)],
+                         "lastmonth_activity": rng.normal(100, 10, n),
+                         "region": region,
+                         "exited": (rng.random(n) < p).astype(int)})
+
+
+# ---- the pipeline --------------------------------------------------------------------------
+
+def test_build_pipeline_is_a_sklearn_pipeline() -> None:
+    pipeline = build_pipeline(SCHEMA, ESTIMATOR, PARAMS)
+    assert isinstance(pipeline, Pipeline)
+    assert [name for name, _ in pipeline.steps] == ["preprocess", "model"]
+    model = pipeline.named_steps["model"]
+    assert isinstance(model, LogisticRegression)
+    assert {k: model.get_params()[k] for k in PARAMS} == PARAMS
+    numeric = pipeline.named_steps["preprocess"].transformers[0]
+    assert numeric[0] == "numeric" and numeric[2] == list(SCHEMA.numeric_features)
+    assert not any(isinstance(step, StandardScaler) for _, step in numeric[1].steps)
+
+
+def test_scale_numeric_adds_a_scaler() -> None:
+    pipeline = build_pipeline(SCHEMA, ESTIMATOR, PARAMS, scale_numeric=True)
+    numeric_steps = pipeline.named_steps["preprocess"].transformers[0][1].steps
+    assert [name for name, _ in numeric_steps] == ["impute", "scale"]
+    assert isinstance(numeric_steps[1][1], StandardScaler)
+
+
+def test_unscaled_pipeline_equals_logistic_regression_on_raw_features() -> None:
+    """The baseline fits raw values; without missing values the preprocessing is the identity."""
+    data = clients(400, seed=3)
+    test = clients(200, seed=4)
+    features = list(SCHEMA.features)
+    pipeline = train_model(data, SCHEMA, ESTIMATOR, PARAMS)
+    bare = LogisticRegression(**PARAMS).fit(data[features], data[SCHEMA.target])
+    np.testing.assert_allclose(pipeline.predict_proba(test[features]), bare.predict_proba(test[features]))
+    np.testing.assert_array_equal(pipeline.predict(test[features]), bare.predict(test[features]))
+
+
+def test_missing_numeric_values_are_imputed_with_the_median() -> None:
+    data = clients(200, seed=5)
+    pipeline = train_model(data, SCHEMA, ESTIMATOR, PARAMS)
+    row = data[list(SCHEMA.features)].head(1).astype(float)
+    gap = row.copy()
+    gap.loc[:, "number_of_employees"] = np.nan
+    filled = row.copy()
+    filled.loc[:, "number_of_employees"] = data["number_of_employees"].median()
+    np.testing.assert_allclose(pipeline.predict_proba(gap), pipeline.predict_proba(filled))
+
+
+# ---- the baseline's published scores (udacity data) -----------------------------------------
+
+@pytest.mark.parametrize("part,published", [("practicedata", 0.5714), ("sourcedata", 0.3333)])
+def test_udacity_baseline_f1(part: str, published: float) -> None:
+    data = udacity_training(part)
+    model = train_model(data, SCHEMA, ESTIMATOR, PARAMS)
+    test = load_table(UDACITY / "testdata", SCHEMA)
+    assert round(score_model(model, test, SCHEMA)["f1"], 4) == published
+
+
+# ---- the estimator factory -----------------------------------------------------------------
+
+@pytest.mark.parametrize("path", ["xgboost.XGBClassifier", "os.system", "sklearnx.linear_model.Foo"])
+def test_non_sklearn_estimators_are_refused(path: str) -> None:
+    with pytest.raises(TrainingError, match="only scikit-learn"):
+        make_estimator(path, {})
+    with pytest.raises(TrainingError):
+        build_pipeline(SCHEMA, path, {})
+
+
+def test_unknown_sklearn_class_and_bad_params_are_training_errors() -> None:
+    with pytest.raises(TrainingError, match="no estimator"):
+        make_estimator("sklearn.linear_model.NoSuchModel", {})
+    with pytest.raises(TrainingError, match="no estimator"):
+        make_estimator("sklearn.no_such_module.Model", {})
+    with pytest.raises(TrainingError, match="bad parameters for LogisticRegression"):
+        make_estimator(ESTIMATOR, {"not_a_param": 1})
+
+
+def test_make_estimator_applies_params() -> None:
+    model = make_estimator("sklearn.tree.DecisionTreeClassifier", {"max_depth": 2, "random_state": 1})
+    assert model.get_params()["max_depth"] == 2 and model.get_params()["random_state"] == 1
+
+
+def test_other_sklearn_classifiers_train() -> None:
+    data = clients(300, seed=6)
+    model = train_model(data, SCHEMA, "sklearn.tree.DecisionTreeClassifier", {"max_depth": 3, "random_state": 0})
+    assert model.named_steps["model"].get_depth() <= 3
+    assert set(model.predict(data[list(SCHEMA.features)])) <= {0, 1}
+
+
+# ---- refusing data -------------------------------------------------------------------------
+
+def test_single_class_data_is_refused() -> None:
+    data = clients(100, seed=7)
+    data["exited"] = 0
+    with pytest.raises(TrainingError, match="single class"):
+        train_model(data, SCHEMA, ESTIMATOR, PARAMS)
+
+
+def test_empty_data_is_refused() -> None:
+    with pytest.raises(TrainingError, match="no rows"):
+        train_model(clients(10, seed=8).iloc[0:0], SCHEMA, ESTIMATOR, PARAMS)
+
+
+# ---- categorical columns -------------------------------------------------------------------
+
+def test_categorical_column_is_one_hot_encoded() -> None:
+    data = region_frame(300, seed=9)
+    model = train_model(data, CAT_SCHEMA, ESTIMATOR, PARAMS)
+    preprocess = model.named_steps["preprocess"]
+    names = list(preprocess.get_feature_names_out())
+    assert names == ["lastmonth_activity", "region_east", "region_north", "region_south"]
+    encoded = preprocess.transform(data[list(CAT_SCHEMA.features)].head(5))
+    for row, region in zip(encoded, data["region"].head(5)):
+        assert list(row[1:]) == [float(region == r) for r in ("east", "north", "south")]
+    # the category carries the signal: north is predicted riskier than south
+    probe = pd.DataFrame({"lastmonth_activity": [100.0, 100.0], "region": ["north", "south"]})
+    north, south = model.predict_proba(probe)[:, 1]
+    assert north > south
+
+
+def test_unseen_category_at_predict_time_does_not_crash() -> None:
+    data = region_frame(300, seed=10)
+    model = train_model(data, CAT_SCHEMA, ESTIMATOR, PARAMS)
+    probe = pd.DataFrame({"lastmonth_activity": [100.0], "region": ["atlantis"]})
+    encoded = model.named_steps["preprocess"].transform(probe)
+    assert list(encoded[0][1:]) == [0.0, 0.0, 0.0]  # all-zero one-hot
+    probability = model.predict_proba(probe)[0, 1]
+    assert 0.0 < probability < 1.0
+    assert model.predict(probe)[0] in (0, 1)
+
+
+@pytest.mark.xfail(strict=True, raises=TypeError, reason=(
+    "BUG: read_table casts categorical columns to pandas 'string' dtype, whose missing value is "
+    "pd.NA; SimpleImputer(missing_values=np.nan) cannot handle pd.NA and fit/predict raise "
+    "TypeError('boolean value of NA is ambiguous'), so one blank category breaks training/scoring"))
+def test_missing_category_from_read_table_is_imputed(tmp_path: Path) -> None:
+    data = region_frame(60, seed=11)
+    data.loc[3, "region"] = None
+    data.to_csv(tmp_path / "d.csv", index=False)
+    frame = read_table(tmp_path / "d.csv", CAT_SCHEMA)
+    model = train_model(frame, CAT_SCHEMA, ESTIMATOR, PARAMS)
+    assert model.predict(frame[list(CAT_SCHEMA.features)]).shape == (60,)
+
+
+# ---- train_and_register --------------------------------------------------------------------
+
+def ingested_project(tmp_path: Path, frames: dict[str, pd.DataFrame], schema: Schema = SCHEMA) -> dict[str, Path]:
+    inbox = tmp_path / "in"
+    inbox.mkdir()
+    for name, frame in frames.items():
+        frame.to_csv(inbox / name, index=False)
+    out = tmp_path / "ingesteddata"
+    ingest(inbox, out, tmp_path / "quarantine", schema, run_id="r1")
+    return {"in": inbox, "out": out, "registry": tmp_path / "registry", "models": tmp_path / "models"}
+
+
+def test_train_and_register_stores_a_version_and_the_baseline_file(tmp_path: Path) -> None:
+    p = ingested_project(tmp_path, {"a.csv": clients(150, seed=12), "b.csv": clients(150, seed=13)})
+    finaldata = p["out"] / "finaldata.csv"
+    version, model, data = train_and_register(
+        str(finaldata), str(p["out"] / "ingestedfiles.json"), str(p["registry"]), str(p["models"]),
+        SCHEMA, ESTIMATOR, PARAMS, False, "r1")
+    registry = Registry(p["registry"])
+    assert version == 1 and registry.versions() == [1]
+    assert len(data) == len(pd.read_csv(finaldata))
+    meta = registry.metadata(version)
+    assert meta["run_id"] == "r1" and meta["estimator"] == ESTIMATOR and meta["params"] == PARAMS
+    assert meta["finaldata_sha256"] == file_sha256(finaldata)
+    assert meta["training_rows"] == len(data)
+    assert sorted((f["name"], f["sha256"], f["rows"]) for f in meta["training_files"]) == [
+        ("a.csv", file_sha256(p["in"] / "a.csv"), 150), ("b.csv", file_sha256(p["in"] / "b.csv"), 150)]
+    pkl = p["models"] / "trainedmodel.pkl"
+    assert file_sha256(pkl) == meta["artifact_sha256"] == file_sha256(registry.check(version))
+    assert json.loads((p["models"] / "model_version.json").read_text()) == {"version": version}
+    features = data[list(SCHEMA.features)]
+    np.testing.assert_allclose(registry.load_model(version).predict_proba(features), model.predict_proba(features))
+    # the stored training data is what the model learnt from
+    stored = pd.read_parquet(registry.training_data_path(version))
+    pd.testing.assert_frame_equal(stored.reset_index(drop=True), data.reset_index(drop=True),
+                                  check_dtype=False)
+
+    again, _, _ = train_and_register(
+        str(finaldata), str(p["out"] / "ingestedfiles.json"), str(p["registry"]), str(p["models"]),
+        SCHEMA, ESTIMATOR, PARAMS, False, "r2")
+    assert again == 2
+    assert json.loads((p["models"] / "model_version.json").read_text()) == {"version": 2}
+
+
+def test_train_and_register_refuses_single_class_finaldata(tmp_path: Path) -> None:
+    frame = clients(50, seed=14)
+    frame["exited"] = 1
+    p = ingested_project(tmp_path, {"a.csv": frame})
+    with pytest.raises(TrainingError):
+        train_and_register(str(p["out"] / "finaldata.csv"), str(p["out"] / "ingestedfiles.json"),
+                           str(p["registry"]), str(p["models"]), SCHEMA, ESTIMATOR, PARAMS, False, "r1")
+    assert Registry(p["registry"]).versions() == []
+
+
+@pytest.mark.xfail(strict=True, raises=ValueError, reason=(
+    "BUG: train_and_register reads finaldata.csv with pd.read_csv typing only the id column, so a "
+    "categorical column of numeric-looking codes comes back int64 and SimpleImputer(fill_value="
+    "'missing') refuses it; scoring (read_table) would see the same column as text anyway"))
+def test_train_and_register_handles_numeric_looking_category_codes(tmp_path: Path) -> None:
+    frame = region_frame(120, seed=15)
+    frame["region"] = frame["region"].map({"north": "1", "south": "2", "east": "3"})
+    p = ingested_project(tmp_path, {"a.csv": frame}, CAT_SCHEMA)
+    version, model, _ = train_and_register(
+        str(p["out"] / "finaldata.csv"), str(p["out"] / "ingestedfiles.json"), str(p["registry"]),
+        str(p["models"]), CAT_SCHEMA, ESTIMATOR, PARAMS, False, "r1")
+    test = read_table(p["in"] / "a.csv", CAT_SCHEMA)  # how scoring reads test data
+    assert score_model(model, test, CAT_SCHEMA)["n"] == 120
+
+
+# ---- files_in_finaldata --------------------------------------------------------------------
+
+def test_files_in_finaldata_lists_only_merged_files(tmp_path: Path) -> None:
+    p = ingested_project(tmp_path, {"a.csv": clients(20, seed=16), "b.csv": clients(20, seed=17)})
+    write_rows(p["in"] / "bad.csv", [["x", "y"]], header=["corporation", "exited"])
+    (p["in"] / "b.csv").unlink()
+    ingest(p["in"], p["out"], tmp_path / "quarantine", SCHEMA, run_id="r2")
+    listed = files_in_finaldata(str(p["out"] / "ingestedfiles.json"))
+    assert [f["name"] for f in listed] == ["a.csv"]
+    assert listed[0]["sha256"] == file_sha256(p["in"] / "a.csv")
+    assert listed[0]["rows"] == 20 and listed[0]["ingested_at"]
+
+
+def test_files_in_finaldata_without_a_record(tmp_path: Path) -> None:
+    assert files_in_finaldata(str(tmp_path / "absent.json")) == []

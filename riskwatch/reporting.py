@@ -55,7 +55,7 @@ def find_chromium(configured: str | None = None) -> str | None:
     return None
 
 
-def notebook_to_html(notebook_path: Path, html_path: Path) -> Path:
+def notebook_to_html(notebook_path: Path, html_path: Path, title: str = "riskwatch report") -> Path:
     """Render an executed notebook as a report: no code, no prompts, glue cells removed."""
     import nbformat
     from nbconvert import HTMLExporter
@@ -70,7 +70,7 @@ def notebook_to_html(notebook_path: Path, html_path: Path) -> Path:
                             exclude_input_prompt=True, exclude_output_prompt=True)
     exporter.register_preprocessor(TagRemovePreprocessor(config=config), enabled=True)
     notebook = nbformat.read(notebook_path, as_version=4)
-    body, _ = exporter.from_notebook_node(notebook)
+    body, _ = exporter.from_notebook_node(notebook, resources={"metadata": {"name": title}})
     body = body.replace("</head>", PRINT_CSS + "</head>", 1)
     html_path.parent.mkdir(parents=True, exist_ok=True)
     html_path.write_text(body, encoding="utf-8")

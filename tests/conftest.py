@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -16,9 +17,21 @@ UDACITY = REPO.parent / "shared" / "data" / "udacity"
 RUNNER = REPO / "runner.py"
 
 
+def closed_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 def write_config(project: Path, **overrides) -> Path:
-    """A config.json in ``project`` like the repository's, with relative paths inside ``project``."""
+    """A config.json in ``project`` like the repository's, with relative paths inside ``project``.
+
+    The package index is an unreachable loopback address: tests never depend on the network,
+    and every cycle exercises the dependency check's offline path.
+    """
     config = json.loads((REPO / "config.json").read_text())
+    config["report"] = {"index_url": f"http://127.0.0.1:{closed_port()}/simple", "dependency_timeout": 1.0}
     for key, value in overrides.items():
         if isinstance(value, dict) and isinstance(config.get(key), dict):
             config[key] = {**config[key], **value}

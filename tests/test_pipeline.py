@@ -21,7 +21,8 @@ from riskwatch.pipeline import StageFailed, execute_stage
 from riskwatch.registry import Registry
 from riskwatch.stages import RunContext, Stage
 
-STAGE_NOTEBOOKS = ["01_ingestion.ipynb", "02_training.ipynb", "03_scoring.ipynb", "04_deployment.ipynb"]
+STAGE_NOTEBOOKS = ["01_ingestion.ipynb", "02_training.ipynb", "03_scoring.ipynb", "04_deployment.ipynb",
+                   "05_diagnostics.ipynb", "06_reporting.ipynb"]
 
 
 def production_is_consistent(config: Path) -> int:
@@ -50,7 +51,8 @@ def test_full_cycle_on_bundled_data_then_drift_then_nothing_new(project: Path) -
         assert (run_dir / name).is_file(), name
     record = json.loads((run_dir / "run.json").read_text())
     assert record["outcome"] == "deployed" and record["exit_code"] == 0
-    assert [s["name"] for s in record["stages"]] == ["ingestion", "training", "scoring", "deployment"]
+    assert [s["name"] for s in record["stages"]] == ["ingestion", "training", "scoring", "deployment",
+                                                     "diagnostics", "reporting"]
     assert all(s["outcome"] == "ok" and s["seconds"] > 0 for s in record["stages"])
     assert (root / "data/ingesteddata/finaldata.csv").is_file()
     files = json.loads((root / "data/ingesteddata/ingestedfiles.json").read_text())["files"]
@@ -76,6 +78,28 @@ def test_full_cycle_on_bundled_data_then_drift_then_nothing_new(project: Path) -
     assert any("data drift: yes" in r for r in record["decisions"]["retrain"]["reasons"])
     assert record["decisions"]["deploy"]["value"] is True
     assert production_is_consistent(project) == 2
+
+    # The report: HTML and PDF in the run folder, the PDF also where the baseline put its report.
+    report_pdf = Path(record["report"]["pdf"])
+    assert report_pdf.is_file() and Path(record["report"]["html"]).is_file()
+    assert (root / "models/models/summary_report.pdf").is_file()
+    assert (root / "models/models/confusionmatrix.png").stat().st_size > 1000
+    text = subprocess.run(["pdftotext", "-layout", str(report_pdf), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    f1 = Registry(load_config(project).registry_path).metrics(2)["f1"]
+    assert "Model in production: v2" in text
+    assert f"F1 score {f1:.4f}" in text
+    for feature in ("lastmonth_activity", "lastyear_activity", "number_of_employees"):
+        assert any(feature in line and "DRIFT" in line for line in text.splitlines()), feature
+    assert "deploy v2: test F1" in text
+    assert "data drift: 3 of 3 features drifted" in text
+    assert "Traceback" not in text and "def " not in text and "glue" not in text
+    diagnostics = json.loads((Path(record["report"]["html"]).parent / "diagnostics.json").read_text())
+    assert diagnostics["dependencies"] and all(
+        d["note"] == "latest version unknown (offline)" for d in diagnostics["dependencies"])
+    assert set(diagnostics["summary_statistics"]) == {"lastmonth_activity", "lastyear_activity",
+                                                       "number_of_employees"}
+    assert len(diagnostics["predictions"]) == 1250
 
     unchanged = run_runner(project, "--mode", "production", "run")
     assert unchanged.returncode == 0 and "nothing new" in unchanged.stdout

@@ -240,6 +240,31 @@ def _parse_model(raw: Any, source: Path) -> ModelSpec:
     return ModelSpec(estimator, dict(params), scale)
 
 
+def _check_drift(drift: Mapping[str, Any], source: Path) -> None:
+    """Ranges the drift statistics need, checked here so a bad value never reaches a notebook."""
+    def fail(key: str, why: str) -> None:
+        raise ConfigError(f"drift.{key}", why, source)
+
+    for key in ("small_sample_max_rows", "ks_min_distinct", "psi_bins", "min_rows"):
+        if not isinstance(drift[key], int) or isinstance(drift[key], bool):
+            fail(key, f"must be a whole number, got {drift[key]!r}")
+    if drift["small_sample_max_rows"] < 0:
+        fail("small_sample_max_rows", "must be 0 or more")
+    if drift["ks_min_distinct"] < 2 or drift["psi_bins"] < 2:
+        fail("ks_min_distinct" if drift["ks_min_distinct"] < 2 else "psi_bins", "must be at least 2")
+    if drift["min_rows"] < 1:
+        fail("min_rows", "must be at least 1")
+    if not 0 < drift["p_value_threshold"] < 1:
+        fail("p_value_threshold", "must be between 0 and 1")
+    for key in ("wasserstein_threshold", "jensenshannon_threshold"):
+        if drift[key] <= 0:
+            fail(key, "must be positive")
+    bands = drift["psi_bands"]
+    if len(bands) != 2 or not all(isinstance(b, (int, float)) and not isinstance(b, bool) for b in bands) \
+            or not 0 < bands[0] < bands[1]:
+        fail("psi_bands", f"must be two increasing positive numbers, e.g. [0.1, 0.25], got {bands!r}")
+
+
 def load_config(path: str | Path = "config.json", mode: str | None = None) -> Config:
     """Read, validate and resolve the config at ``path`` for ``mode`` (default: its ``mode`` key).
 
@@ -304,8 +329,7 @@ def load_config(path: str | Path = "config.json", mode: str | None = None) -> Co
     drift = _merge_section(DEFAULT_DRIFT, raw.get("drift"), "drift", source)
     if not 0 < drift["drift_share"] <= 1:
         raise ConfigError("drift.drift_share", "must be in (0, 1]", source)
-    if len(drift["psi_bands"]) != 2:
-        raise ConfigError("drift.psi_bands", "must be two numbers, e.g. [0.1, 0.25]", source)
+    _check_drift(drift, source)
 
     return Config(
         source=source,

@@ -44,8 +44,8 @@ def sync_production_folder(registry: Registry, prod_path: str | Path) -> bool:
         model_ok = file_sha256(prod / MODEL_FILE) == meta["artifact_sha256"]
     except (FileNotFoundError, json.JSONDecodeError):
         current, model_ok = {}, False
-    if model_ok and current.get("version") == version and (prod / SCORE_FILE).exists() \
-            and (prod / RECORD_FILE).exists():
+    score_ok = (prod / SCORE_FILE).exists() == (metrics.get("f1") is not None)
+    if model_ok and current.get("version") == version and score_ok and (prod / RECORD_FILE).exists():
         return False
     artifact = registry.check(version)
     tmp = prod / f".{MODEL_FILE}.{os.getpid()}.tmp"
@@ -53,6 +53,8 @@ def sync_production_folder(registry: Registry, prod_path: str | Path) -> bool:
     os.replace(tmp, prod / MODEL_FILE)
     if metrics.get("f1") is not None:
         atomic_write_text(prod / SCORE_FILE, format_score(metrics["f1"]))
+    else:
+        (prod / SCORE_FILE).unlink(missing_ok=True)  # an unscored model must not show an old score
     names = [f["name"] for f in meta.get("training_files", [])]
     atomic_write_text(prod / RECORD_FILE, "".join(f"{n}\n" for n in names))
     # Written last: it is what says the folder is complete for this version.

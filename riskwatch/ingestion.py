@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Sequence
 
+import numpy as np
 import pandas as pd
 
 from riskwatch.config import Schema
@@ -63,7 +64,9 @@ def read_table(path: str | Path, schema: Schema) -> pd.DataFrame:
     for column in schema.numeric_features:
         frame[column] = _to_numeric(frame[column], column)
     for column in schema.categorical_features:
-        frame[column] = frame[column].astype("string")
+        # Object dtype with NaN for blanks: scikit-learn's imputers do not understand pd.NA.
+        text = frame[column].astype("string")
+        frame[column] = text.astype(object).where(text.notna(), np.nan)
     target = _to_numeric(frame[schema.target], schema.target)
     bad = ~target.isin([0, 1])
     if bad.any():
@@ -76,7 +79,8 @@ def read_table(path: str | Path, schema: Schema) -> pd.DataFrame:
 
 def _to_numeric(values: pd.Series, column: str) -> pd.Series:
     converted = pd.to_numeric(values, errors="coerce")
-    bad = converted.isna() & values.notna()
+    # inf is "numeric" to pandas but poisons training for the whole batch.
+    bad = (converted.isna() & values.notna()) | converted.isin([np.inf, -np.inf])
     if bad.any():
         example = values[bad].iloc[0]
         raise ValidationError(f"column '{column}' must be numeric; {int(bad.sum())} value(s) are not "

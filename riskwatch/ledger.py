@@ -54,6 +54,10 @@ class Ledger:
                     db.execute(
                         f"CREATE TRIGGER IF NOT EXISTS {table}_no_{verb.lower()} BEFORE {verb} ON {table} "
                         f"BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END")
+            # INSERT OR REPLACE deletes without firing DELETE triggers: refuse a second run_id.
+            db.execute("CREATE TRIGGER IF NOT EXISTS runs_no_replace BEFORE INSERT ON runs "
+                       "WHEN EXISTS (SELECT 1 FROM runs WHERE run_id = NEW.run_id) "
+                       "BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END")
 
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=30)

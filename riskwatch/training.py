@@ -84,7 +84,9 @@ def train_and_register(finaldata_path: str, record_path: str, registry_path: str
     from riskwatch.newdata import file_sha256
     from riskwatch.registry import Registry
 
-    data = pd.read_csv(finaldata_path, dtype={schema.id_column: "string"})
+    from riskwatch.ingestion import read_table
+
+    data = read_table(finaldata_path, schema)  # the schema's types, as at scoring time
     model = train_model(data, schema, estimator, params, scale_numeric)
     training_files = files_in_finaldata(record_path)
     registry = Registry(Path(registry_path))

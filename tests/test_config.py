@@ -271,11 +271,6 @@ def test_config_error_is_a_value_error() -> None:
 
 # ---- known gaps ----------------------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: load_config only checks the drift section's types, drift_share and the length of "
-    "psi_bands; values DriftPolicy refuses (p_value_threshold outside (0,1), a float min_rows, "
-    "decreasing psi_bands, negative small_sample_max_rows) pass and only fail later, as a plain "
-    "ValueError inside the drift notebook"))
 @pytest.mark.parametrize("key,value", [
     ("p_value_threshold", 5),
     ("min_rows", 2.5),

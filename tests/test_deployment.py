@@ -141,10 +141,6 @@ def test_accept_and_deploy_needs_a_model(tmp_path: Path) -> None:
         accept_and_deploy(tmp_path / "registry", None, tmp_path / "prod", "run-1")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: sync_production_folder writes latestscore.txt only when the version has metrics, so "
-    "deploying/rolling back to an unscored version leaves the previous version's F1 beside the new "
-    "model (and the in-step check passes because the stale file exists)"))
 def test_unscored_version_does_not_inherit_the_previous_score(registry: Registry, tmp_path: Path, models) -> None:
     prod = tmp_path / "prod"
     deploy_version(registry, 1, prod, "run-1")

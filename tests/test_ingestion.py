@@ -247,10 +247,6 @@ def test_read_table_casts_categorical_columns_to_text(tmp_path: Path) -> None:
     assert frame["region"].tolist() == ["7", "north"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: read_table accepts 'inf'/'-inf' in numeric columns (pd.to_numeric parses them), so the "
-    "file is ingested instead of quarantined and training later crashes in SimpleImputer "
-    "('Input X contains infinity') for the whole batch"))
 def test_read_table_refuses_infinite_numbers(tmp_path: Path) -> None:
     path = write_rows(tmp_path / "t.csv", [["ab", "inf", 100, 3, 0], ["cd", 20, 200, 4, 1]])
     with pytest.raises(ValidationError, match="lastmonth_activity"):

@@ -176,10 +176,6 @@ def test_unseen_category_at_predict_time_does_not_crash() -> None:
     assert model.predict(probe)[0] in (0, 1)
 
 
-@pytest.mark.xfail(strict=True, raises=TypeError, reason=(
-    "BUG: read_table casts categorical columns to pandas 'string' dtype, whose missing value is "
-    "pd.NA; SimpleImputer(missing_values=np.nan) cannot handle pd.NA and fit/predict raise "
-    "TypeError('boolean value of NA is ambiguous'), so one blank category breaks training/scoring"))
 def test_missing_category_from_read_table_is_imputed(tmp_path: Path) -> None:
     data = region_frame(60, seed=11)
     data.loc[3, "region"] = None
@@ -243,10 +239,6 @@ def test_train_and_register_refuses_single_class_finaldata(tmp_path: Path) -> No
     assert Registry(p["registry"]).versions() == []
 
 
-@pytest.mark.xfail(strict=True, raises=ValueError, reason=(
-    "BUG: train_and_register reads finaldata.csv with pd.read_csv typing only the id column, so a "
-    "categorical column of numeric-looking codes comes back int64 and SimpleImputer(fill_value="
-    "'missing') refuses it; scoring (read_table) would see the same column as text anyway"))
 def test_train_and_register_handles_numeric_looking_category_codes(tmp_path: Path) -> None:
     frame = region_frame(120, seed=15)
     frame["region"] = frame["region"].map({"north": "1", "south": "2", "east": "3"})

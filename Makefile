@@ -5,11 +5,12 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run test install install-test system-deps sample-data clean help
+.PHONY: run test api install install-test system-deps sample-data clean help
 
 help:
 	@echo "make run    - create .venv, install riskwatch, run one cycle on the bundled sample data"
 	@echo "make test   - install the test extras and run the test suite"
+	@echo "make api    - serve predictions and metrics on http://127.0.0.1:8000 (docs at /docs)"
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +48,9 @@ run: install system-deps
 
 test: install-test system-deps
 	$(PY) -m pytest
+
+api: install
+	$(PY) runner.py serve
 
 sample-data: install
 	$(PY) -m riskwatch.sample data

@@ -39,6 +39,12 @@ def build_parser() -> argparse.ArgumentParser:
     rollback = commands.add_parser("rollback", help="put a previous model version back into production")
     rollback.add_argument("version", nargs="?", type=_version, help="version number, e.g. 2 or v2 "
                           "(default: the previously deployed one)")
+    serve = commands.add_parser("serve", help="serve predictions and metrics over HTTP (FastAPI on uvicorn)")
+    serve.add_argument("--host", help="address to bind (default: the config's api.host, 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default: the config's api.port, 8000)")
+    calls = commands.add_parser("apicalls", help="call every API route of a running server and write "
+                                                 "apireturns.json/.txt into the model output folder")
+    calls.add_argument("--url", help="server URL (default: the config's api.url, else http://host:port)")
     return parser
 
 
@@ -73,13 +79,33 @@ def main(argv: list[str] | None = None) -> int:
         if command == "rollback":
             pipeline.rollback(cfg, args.version, echo=_echo)
             return 0
+        if command == "serve":
+            return serve(cfg, args.host, args.port)
+        if command == "apicalls":
+            from riskwatch.apicalls import call_all_routes
+
+            url = args.url or cfg.api["url"] or f"http://{cfg.api['host']}:{cfg.api['port']}"
+            written = call_all_routes(cfg, url)
+            print(f"API returns written to {written[0]} and {written[1]}")
+            return 0
     except pipeline.LockHeld as exc:
         print(f"riskwatch: {exc}", file=sys.stderr)
         return pipeline.EXIT_LOCKED
-    except (ValueError, LookupError) as exc:
+    except (ValueError, LookupError, OSError) as exc:
         print(f"riskwatch: {exc}", file=sys.stderr)
         return 2
     raise AssertionError(command)
+
+
+def serve(cfg, host: str | None, port: int | None) -> int:
+    import uvicorn
+
+    from riskwatch.api import create_app
+
+    host, port = host or cfg.api["host"], port or cfg.api["port"]
+    print(f"riskwatch API on http://{host}:{port} (docs: http://{host}:{port}/docs)", flush=True)
+    uvicorn.run(create_app(cfg), host=host, port=port, log_level="warning")
+    return 0
 
 
 def _echo(line: str) -> None:

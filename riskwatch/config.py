@@ -51,6 +51,12 @@ DEFAULT_REPORT: dict[str, Any] = {
     "dependency_timeout": 3.0,   # seconds per lookup; offline never fails the stage
     "pdf": True,
 }
+DEFAULT_API: dict[str, Any] = {
+    "host": "127.0.0.1",         # loopback unless you mean it
+    "port": 8000,
+    "max_upload_bytes": 200_000_000,
+    "url": "",                   # where `runner.py apicalls` finds the server; empty: host:port
+}
 RETRAIN_ON = ("either", "both", "data", "score")
 SCORE_RULES = ("raw", "parametric", "nonparametric")
 ALLOWED_ESTIMATOR_PREFIX = "sklearn."
@@ -123,6 +129,7 @@ class Config:
     decision: Mapping[str, Any]
     runtime: Mapping[str, Any]
     report: Mapping[str, Any] = field(default_factory=lambda: dict(DEFAULT_REPORT))
+    api: Mapping[str, Any] = field(default_factory=lambda: dict(DEFAULT_API))
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -341,6 +348,7 @@ def load_config(path: str | Path = "config.json", mode: str | None = None) -> Co
         decision=decision,
         runtime=runtime,
         report=_merge_section(DEFAULT_REPORT, raw.get("report"), "report", source),
-        extra={k: raw[k] for k in ("api", "alerts") if k in raw},
+        api=_merge_section(DEFAULT_API, raw.get("api"), "api", source),
+        extra={k: raw[k] for k in ("alerts",) if k in raw},
         **paths,
     )

@@ -1,0 +1,366 @@
+"""HTTP API: predictions from the deployed model, its scores, summary statistics, diagnostics.
+
+``create_app(config)`` builds the app; ``runner.py serve`` runs it on uvicorn (127.0.0.1 by
+default). The model follows the registry's production pointer: when a deploy or rollback switches
+it, the next request is served by the new version, loaded beside the old one so that no request
+fails in between. Only registry artifacts whose SHA-256 matches their metadata are unpickled.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+from pathlib import Path
+from typing import Any, Optional
+
+import pandas as pd
+from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from riskwatch.config import Config, Schema
+from riskwatch.registry import Registry, RegistryError
+
+BIG_BATCH = 20_000  # rows above which scoring leaves the event loop for a worker thread
+
+
+class ApiError(Exception):
+    """A request the API refuses; becomes a JSON ``{"detail": ...}`` with ``status``."""
+
+    def __init__(self, status: int, detail: str):
+        self.status, self.detail = status, detail
+        super().__init__(detail)
+
+
+class Prediction(BaseModel):
+    id: str = Field(description="the client's id (the configured id column)")
+    predicted: int = Field(description="1 = predicted to leave, 0 = to stay")
+    probability: float = Field(description="probability of attrition, 0..1")
+
+
+class PredictionResponse(BaseModel):
+    model_version: int
+    n: int
+    predictions: list[Prediction]
+
+
+class Health(BaseModel):
+    status: str
+    model_version: Optional[int]
+
+
+class ProductionModel:
+    """The deployed model, reloaded when the production pointer changes (checked by a stat per
+    request; loading happens once per switch, under a lock, while the old model keeps serving)."""
+
+    def __init__(self, registry: Registry):
+        self.registry = registry
+        self._lock = threading.Lock()
+        self._signature: tuple[int, int, int] | None = None
+        self._current: tuple[int, Any] | None = None
+
+    def _pointer_signature(self) -> tuple[int, int, int] | None:
+        try:
+            stat = self.registry.pointer_path.stat()
+        except FileNotFoundError:
+            return None
+        return (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+
+    def get(self) -> tuple[int, Any]:
+        signature = self._pointer_signature()
+        if signature != self._signature or self._current is None:
+            with self._lock:
+                if signature != self._signature or self._current is None:
+                    self._reload(signature)
+        if self._current is None:
+            raise ApiError(503, "no model is deployed yet: run a cycle (python runner.py run)")
+        return self._current
+
+    def _reload(self, signature: tuple[int, int, int] | None) -> None:
+        version = self.registry.production_version()
+        if version is None:
+            self._current, self._signature = None, signature
+            return
+        if self._current is not None and self._current[0] == version:
+            self._signature = signature
+            return
+        try:
+            model = self.registry.load_model(version)
+        except (RegistryError, OSError) as exc:
+            if self._current is None:
+                raise ApiError(503, f"the deployed model cannot be loaded: {exc}") from None
+            return  # keep serving the previous model; try again on the next request
+        self._current, self._signature = (version, model), signature
+
+
+def _validate_frame(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
+    """The columns the model needs, typed; ApiError(422) saying what is wrong otherwise."""
+    if frame.empty:
+        raise ApiError(422, "no client records in the request")
+    frame.columns = [str(c).strip() for c in frame.columns]
+    missing = [c for c in (schema.id_column, *schema.features) if c not in frame.columns]
+    if missing:
+        raise ApiError(422, f"missing column(s): {', '.join(missing)}; expected "
+                            f"{', '.join((schema.id_column, *schema.features))}")
+    out = pd.DataFrame({schema.id_column: frame[schema.id_column].astype("string").fillna("")})
+    for column in schema.numeric_features:
+        values = frame[column]
+        converted = pd.to_numeric(values, errors="coerce") if values.dtype == object or \
+            str(values.dtype).startswith(("string", "str")) else values
+        try:
+            converted = converted.astype("float64")
+        except (TypeError, ValueError):
+            converted = pd.to_numeric(values.astype("string"), errors="coerce")
+        bad = converted.isna() | ~pd.Series(converted).between(-1e300, 1e300)
+        if bad.any():
+            example = values[bad].iloc[0]
+            raise ApiError(422, f"column '{column}' must hold finite numbers; {int(bad.sum())} value(s) "
+                                f"do not (e.g. {example!r})")
+        out[column] = converted
+    for column in schema.categorical_features:
+        text = frame[column].astype("string")
+        out[column] = text.astype(object).where(text.notna(), float("nan"))
+    return out
+
+
+def _predict(model: Any, frame: pd.DataFrame, schema: Schema) -> dict[str, Any]:
+    features = frame[list(schema.features)]
+    probability = model.predict_proba(features)[:, list(model.classes_).index(1)]
+    threshold_class = model.predict(features)
+    ids = frame[schema.id_column].tolist()
+    return {"n": len(ids), "predictions": [
+        {"id": i, "predicted": int(c), "probability": float(p)}
+        for i, c, p in zip(ids, threshold_class, probability)]}
+
+
+def create_app(config: Config) -> FastAPI:
+    """The riskwatch API for one project configuration."""
+    schema = config.schema
+    registry = Registry(config.registry_path)
+    production = ProductionModel(registry)
+    limit = int(config.api["max_upload_bytes"])
+    data_roots = [p.resolve() for p in (config.input_folder_path, config.output_folder_path,
+                                        config.test_data_path if config.test_data_path.is_dir()
+                                        else config.test_data_path.parent)]
+    stats_cache: dict[str, Any] = {}
+
+    app = FastAPI(title="riskwatch", version="0.1.0",
+                  description="Attrition risk of corporate clients from the deployed model, "
+                              "with its scores and diagnostics.")
+
+    @app.exception_handler(ApiError)
+    async def api_error(_: Request, exc: ApiError) -> JSONResponse:
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        return JSONResponse({"detail": problems}, status_code=422)
+
+    record_schema = {
+        "type": "object",
+        "required": [schema.id_column, *schema.features],
+        "properties": {schema.id_column: {"type": "string"},
+                       **{c: {"type": "number"} for c in schema.numeric_features},
+                       **{c: {"type": "string"} for c in schema.categorical_features}},
+    }
+    request_body = {"required": True, "content": {
+        "application/json": {"schema": {"oneOf": [
+            {"type": "object", "required": ["records"], "properties": {
+                "records": {"type": "array", "items": record_schema, "minItems": 1}}},
+            {"type": "array", "items": record_schema, "minItems": 1},
+            {"type": "object", "required": ["data_path"], "properties": {
+                "data_path": {"type": "string", "description": "baseline form: a CSV file inside "
+                              "the configured data folders"}}},
+        ]}},
+        "text/csv": {"schema": {"type": "string"}},
+        "multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
+            "file": {"type": "string", "format": "binary"}}}},
+    }}
+
+    @app.post("/prediction", response_model=PredictionResponse, tags=["model"],
+              summary="Attrition risk for clients (JSON records, CSV upload, or a data file)",
+              openapi_extra={"requestBody": request_body},
+              responses={413: {"description": "upload too large"}, 415: {"description": "unsupported type"},
+                         422: {"description": "bad records"}, 403: {"description": "path outside data"}})
+    async def prediction(request: Request) -> dict[str, Any]:
+        declared = request.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > limit:
+            raise ApiError(413, f"upload of {declared} bytes exceeds the limit of {limit} bytes")
+        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type == "multipart/form-data":
+            frame = await _multipart_frame(request, limit)
+        else:
+            body = await _read_limited(request, limit)
+            if not body.strip():
+                raise ApiError(400, "empty request body: send JSON records, a CSV, or {\"data_path\": ...}")
+            if content_type in ("application/json", ""):
+                frame = _json_frame(body, data_roots, schema)
+            elif content_type in ("text/csv", "application/csv", "text/plain"):
+                frame = _csv_frame(body)
+            else:
+                raise ApiError(415, f"unsupported content type {content_type!r}: use application/json, "
+                                    "text/csv or multipart/form-data")
+        frame = _validate_frame(frame, schema)
+        version, model = production.get()
+        if len(frame) > BIG_BATCH:
+            result = await run_in_threadpool(_predict, model, frame, schema)
+        else:
+            result = _predict(model, frame, schema)
+        return {"model_version": version, **result}
+
+    @app.get("/scoring", tags=["model"], summary="Metrics of the deployed model on the test data")
+    def scoring() -> dict[str, Any]:
+        version, _ = production.get()
+        metrics = registry.metrics(version)
+        if metrics is None:
+            raise ApiError(404, f"v{version} has no recorded scores")
+        return {"model_version": version, **metrics}
+
+    @app.get("/summarystats", tags=["data"], summary="Summary statistics of the ingested data")
+    def summarystats() -> dict[str, Any]:
+        from riskwatch.diagnostics import missing_values, summary_statistics
+
+        path = config.finaldata_path
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            raise ApiError(404, "no ingested data yet: run a cycle (python runner.py run)") from None
+        key = (stat.st_mtime_ns, stat.st_size)
+        if stats_cache.get("key") != key:
+            data = pd.read_csv(path)
+            stats_cache.update(key=key, value={
+                "rows": len(data), "statistics": summary_statistics(data, schema.numeric_features),
+                "missing_values": missing_values(data)})
+        return stats_cache["value"]
+
+    @app.get("/diagnostics", tags=["data"], summary="Missing data, timings, dependencies and drift of the latest run")
+    def diagnostics() -> dict[str, Any]:
+        latest = latest_diagnostics(config)
+        if latest is None:
+            raise ApiError(404, "no diagnostics yet: run a cycle (python runner.py run)")
+        path, data = latest
+        return {"run_id": path.parent.name, **{k: data.get(k) for k in (
+            "model_version", "missing_values", "timings", "dependencies")},
+            "drift": _drift_summary(data.get("drift"))}
+
+    @app.get("/health", response_model=Health, tags=["service"], summary="Is the service up, which model")
+    def health() -> dict[str, Any]:
+        try:
+            version, _ = production.get()
+        except ApiError:
+            return {"status": "no model deployed", "model_version": None}
+        return {"status": "ok", "model_version": version}
+
+    @app.get("/model", tags=["model"], summary="The deployed model: version, when, scores, features")
+    def model_info() -> dict[str, Any]:
+        version, _ = production.get()
+        meta = registry.metadata(version)
+        pointer = registry.production() or {}
+        return {"model_version": version, "deployed_at": pointer.get("since"),
+                "deployed_by": pointer.get("action"), "created_at": meta.get("created_at"),
+                "estimator": meta.get("estimator"), "params": meta.get("params"),
+                "metrics": registry.metrics(version),
+                "features": {"id": schema.id_column, "numeric": list(schema.numeric_features),
+                             "categorical": list(schema.categorical_features)}}
+
+    return app
+
+
+async def _read_limited(request: Request, limit: int) -> bytes:
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise ApiError(413, f"upload exceeds the limit of {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def _multipart_frame(request: Request, limit: int) -> pd.DataFrame:
+    try:
+        form = await request.form(max_part_size=limit)
+    except Exception as exc:  # malformed multipart of any kind is the client's mistake
+        raise ApiError(400, f"malformed multipart upload: {exc}") from None
+    upload = form.get("file")
+    if upload is None or isinstance(upload, str):
+        raise ApiError(422, "multipart upload needs a CSV file in the field 'file'")
+    body = await upload.read()
+    if len(body) > limit:
+        raise ApiError(413, f"upload exceeds the limit of {limit} bytes")
+    if not body.strip():
+        raise ApiError(400, "the uploaded file is empty")
+    return _csv_frame(body)
+
+
+def _csv_frame(body: bytes) -> pd.DataFrame:
+    try:
+        return pd.read_csv(io.BytesIO(body), engine="pyarrow")
+    except Exception:
+        try:  # pyarrow is strict about ragged files; the C parser explains better
+            return pd.read_csv(io.BytesIO(body))
+        except Exception as exc:
+            raise ApiError(422, f"not a readable CSV: {str(exc).strip().splitlines()[0] if str(exc).strip() else exc}") from None
+
+
+def _json_frame(body: bytes, data_roots: list[Path], schema: Schema) -> pd.DataFrame:
+    try:
+        payload = json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ApiError(400, f"the body is not valid JSON: {exc}") from None
+    if isinstance(payload, dict) and "data_path" in payload:
+        return _baseline_file(payload["data_path"], data_roots)
+    records = payload.get("records") if isinstance(payload, dict) else payload
+    if not isinstance(records, list) or not records:
+        raise ApiError(422, "send {\"records\": [...]} or a JSON list of client records, or "
+                            "{\"data_path\": ...}")
+    if not all(isinstance(r, dict) for r in records):
+        raise ApiError(422, "each record must be a JSON object of column: value")
+    return pd.DataFrame.from_records(records)
+
+
+def _baseline_file(data_path: Any, data_roots: list[Path]) -> pd.DataFrame:
+    """The baseline's form: a CSV named by path — but only inside the configured data folders."""
+    if not isinstance(data_path, str) or not data_path.strip():
+        raise ApiError(422, "data_path must be a file name or path")
+    candidate = Path(data_path)
+    options = [candidate] if candidate.is_absolute() else [root / candidate for root in data_roots]
+    for option in options:
+        try:
+            resolved = option.resolve()
+        except (OSError, RuntimeError, ValueError):
+            continue
+        if any(resolved.is_relative_to(root) for root in data_roots) and resolved.is_file():
+            try:
+                return pd.read_csv(resolved)
+            except Exception as exc:
+                raise ApiError(422, f"{resolved.name} is not a readable CSV: {exc}") from None
+    if candidate.is_absolute() or ".." in candidate.parts:
+        inside = any(c.resolve().is_relative_to(r) for c in options for r in data_roots)
+        if not inside:
+            raise ApiError(403, "data_path must name a file inside the configured data folders")
+    raise ApiError(404, f"no such data file in the configured data folders: {data_path}")
+
+
+def latest_diagnostics(config: Config) -> tuple[Path, dict[str, Any]] | None:
+    """The newest run's diagnostics.json, if any run wrote one."""
+    runs = config.runs_path
+    if not runs.is_dir():
+        return None
+    for run in sorted(runs.iterdir(), reverse=True):
+        path = run / "diagnostics.json"
+        if path.is_file():
+            return path, json.loads(path.read_text(encoding="utf-8"))
+    return None
+
+
+def _drift_summary(drift: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not drift:
+        return None
+    return {"verdict": drift.get("verdict"), "drifted": drift.get("drifted"),
+            "features": {f["feature"]: {"drifted": f["drifted"], "method": f["method"],
+                                         "statistic": f["statistic"], "p_value": f["p_value"],
+                                         "psi": f["psi"]} for f in drift.get("features", [])}}

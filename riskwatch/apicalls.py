@@ -1,0 +1,48 @@
+"""``runner.py apicalls``: call every route of a running server, as the baseline's apicalls.py
+did, and keep the answers in ``apireturns.json`` (and the baseline's ``apireturns.txt``)."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from riskwatch.config import Config
+from riskwatch.newdata import atomic_write_text
+
+
+def _call(url: str, method: str = "GET", body: dict[str, Any] | None = None, timeout: float = 60) -> dict[str, Any]:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method,
+                                     headers={"Content-Type": "application/json"} if data else {})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return {"status": response.status, "body": json.loads(response.read() or b"null")}
+    except urllib.error.HTTPError as exc:
+        return {"status": exc.code, "body": json.loads(exc.read() or b"null")}
+
+
+def call_all_routes(cfg: Config, base_url: str) -> tuple[Path, Path]:
+    """Call /prediction (on the test data file, the baseline's form), /scoring, /summarystats,
+    /diagnostics, /health and /model; raise OSError when the server cannot be reached."""
+    base = base_url.rstrip("/")
+    test = cfg.test_data_path
+    test_file = test if test.is_file() else sorted(test.glob("*.csv"))[0]
+    returns = {
+        "prediction": _call(f"{base}/prediction", "POST", {"data_path": str(test_file)}),
+        "scoring": _call(f"{base}/scoring"),
+        "summarystats": _call(f"{base}/summarystats"),
+        "diagnostics": _call(f"{base}/diagnostics"),
+        "health": _call(f"{base}/health"),
+        "model": _call(f"{base}/model"),
+    }
+    out = cfg.output_model_path
+    json_path, text_path = out / "apireturns.json", out / "apireturns.txt"
+    atomic_write_text(json_path, json.dumps(returns, indent=1) + "\n")
+    lines = []
+    for route, answer in returns.items():
+        lines.append(f"/{route} → HTTP {answer['status']}\n{json.dumps(answer['body'], indent=1)[:20000]}\n")
+    atomic_write_text(text_path, "\n".join(lines))
+    return json_path, text_path

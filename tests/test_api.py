@@ -1,0 +1,250 @@
+"""The HTTP API through its test client, once through a real server on 127.0.0.1, and a bounded
+schemathesis run against its OpenAPI schema."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from fastapi.testclient import TestClient
+
+from conftest import RUNNER, make_project, run_runner, write_config
+from riskwatch.api import create_app
+from riskwatch.config import load_config
+from riskwatch.deployment import accept_and_deploy
+from riskwatch.diagnostics import summary_statistics
+from riskwatch.registry import Registry
+from riskwatch.scoring import evaluate_challenger
+from riskwatch.training import train_and_register
+
+RECORD = {"corporation": "abcd", "lastmonth_activity": 12, "lastyear_activity": 2400, "number_of_employees": 3}
+
+
+@pytest.fixture(scope="module")
+def deployed(tmp_path_factory) -> Path:
+    """A project after one real practice cycle (v1 in production). Tests copy it before changing it."""
+    config = make_project(tmp_path_factory.mktemp("api") / "project")
+    result = run_runner(config, "run")
+    assert result.returncode == 0, result.stdout + result.stderr
+    return config
+
+
+@pytest.fixture
+def client(deployed: Path) -> TestClient:
+    return TestClient(create_app(load_config(deployed)))
+
+
+def copy_project(deployed: Path, dest: Path) -> Path:
+    shutil.copytree(deployed.parent, dest)
+    return dest / "config.json"
+
+
+def deploy_new_version(config: Path) -> int:
+    """Train on the production data and deploy it, with the functions the stage notebooks call."""
+    cfg = load_config(config, "production")
+    from riskwatch.ingestion import ingest
+
+    ingest(cfg.input_folder_path, cfg.output_folder_path, cfg.quarantine_folder_path, cfg.schema, "api-test")
+    version, _, _ = train_and_register(str(cfg.finaldata_path), str(cfg.record_path), str(cfg.registry_path),
+                                       str(cfg.output_model_path), cfg.schema, cfg.model.estimator,
+                                       cfg.model.params, cfg.model.scale_numeric, "api-test")
+    evaluate_challenger(str(cfg.registry_path), version, None, str(cfg.test_data_path),
+                        str(cfg.output_model_path), cfg.schema)
+    accept_and_deploy(cfg.registry_path, version, cfg.prod_deployment_path, "api-test")
+    return version
+
+
+def test_every_route_answers(client: TestClient, deployed: Path) -> None:
+    cfg = load_config(deployed)
+    registry = Registry(cfg.registry_path)
+    health = client.get("/health").json()
+    assert health == {"status": "ok", "model_version": 1}
+    scoring = client.get("/scoring").json()
+    assert scoring["model_version"] == 1 and scoring["f1"] == registry.metrics(1)["f1"]
+    model = client.get("/model").json()
+    assert model["features"]["numeric"] == list(cfg.schema.numeric_features)
+    assert model["metrics"]["f1"] == scoring["f1"] and model["deployed_at"]
+    stats = client.get("/summarystats").json()
+    expected = summary_statistics(pd.read_csv(cfg.finaldata_path), cfg.schema.numeric_features)
+    assert stats["statistics"] == expected and stats["rows"] == 5000
+    diagnostics = client.get("/diagnostics").json()
+    assert diagnostics["model_version"] == 1 and diagnostics["dependencies"]
+    assert set(diagnostics["drift"]["features"]) == set(cfg.schema.numeric_features)
+    assert client.get("/openapi.json").json()["paths"].keys() >= {
+        "/prediction", "/scoring", "/summarystats", "/diagnostics", "/health", "/model"}
+
+
+def test_prediction_in_every_form(client: TestClient, deployed: Path) -> None:
+    cfg = load_config(deployed)
+    model = Registry(cfg.registry_path).load_model(1)
+    expected = model.predict_proba(pd.DataFrame([RECORD])[list(cfg.schema.features)])[0, 1]
+    single = client.post("/prediction", json={"records": [RECORD]}).json()
+    assert single["model_version"] == 1 and single["n"] == 1
+    assert single["predictions"][0]["id"] == "abcd"
+    assert single["predictions"][0]["probability"] == pytest.approx(expected)
+    assert single["predictions"][0]["predicted"] == int(expected >= 0.5)
+    as_list = client.post("/prediction", json=[RECORD, {**RECORD, "corporation": "efgh"}]).json()
+    assert [p["id"] for p in as_list["predictions"]] == ["abcd", "efgh"]
+
+    test_csv = cfg.test_data_path / "testdata.csv"
+    rows = len(pd.read_csv(test_csv))
+    csv_body = client.post("/prediction", content=test_csv.read_bytes(), headers={"content-type": "text/csv"})
+    assert csv_body.status_code == 200 and csv_body.json()["n"] == rows
+    upload = client.post("/prediction", files={"file": ("clients.csv", test_csv.read_bytes(), "text/csv")})
+    assert upload.status_code == 200 and upload.json() == csv_body.json()
+    baseline = client.post("/prediction", json={"data_path": "testdata.csv"})
+    assert baseline.status_code == 200 and baseline.json()["n"] == rows
+    absolute_inside = client.post("/prediction", json={"data_path": str(test_csv)})
+    assert absolute_inside.status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/etc/passwd", "../../config.json", "../testdata/../../config.json"])
+def test_baseline_form_refuses_paths_outside_the_data_folders(client: TestClient, path: str) -> None:
+    response = client.post("/prediction", json={"data_path": path})
+    assert response.status_code == 403
+    assert "inside the configured data folders" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("kwargs, status, words", [
+    ({"json": [{"corporation": "a", "lastmonth_activity": 1}]}, 422, "missing column(s): lastyear_activity"),
+    ({"json": [{**RECORD, "number_of_employees": "many"}]}, 422, "'number_of_employees' must hold finite numbers"),
+    ({"json": [{**RECORD, "number_of_employees": None}]}, 422, "'number_of_employees' must hold finite numbers"),
+    ({"content": b"", "headers": {"content-type": "application/json"}}, 400, "empty request body"),
+    ({"content": b"{not json", "headers": {"content-type": "application/json"}}, 400, "not valid JSON"),
+    ({"json": {"records": []}}, 422, "records"),
+    ({"json": {"records": [1, 2]}}, 422, "must be a JSON object"),
+    ({"json": 42}, 422, "records"),
+    ({"content": b"<clients/>", "headers": {"content-type": "application/xml"}}, 415, "unsupported content type"),
+    ({"content": b"a,b\n1,2\n", "headers": {"content-type": "text/csv"}}, 422, "missing column(s)"),
+    ({"content": b"corporation,lastmonth_activity\n\"unclosed", "headers": {"content-type": "text/csv"}}, 422, ""),
+    ({"files": {"other": ("x.csv", b"a,b\n")}}, 422, "field 'file'"),
+    ({"files": {"file": ("x.csv", b"")}}, 400, "empty"),
+])
+def test_bad_input_is_a_4xx_with_a_reason(client: TestClient, kwargs: dict, status: int, words: str) -> None:
+    response = client.post("/prediction", **kwargs)
+    assert response.status_code == status, response.text
+    assert words in response.json()["detail"]
+
+
+def test_oversized_upload_is_refused(deployed: Path, tmp_path: Path) -> None:
+    config = copy_project(deployed, tmp_path / "small")
+    write_config(config.parent, api={"max_upload_bytes": 1000})
+    client = TestClient(create_app(load_config(config)))
+    big = (config.parent / "data/testdata/testdata.csv").read_bytes()
+    for kwargs in ({"content": big, "headers": {"content-type": "text/csv"}},
+                   {"files": {"file": ("t.csv", big, "text/csv")}}):
+        response = client.post("/prediction", **kwargs)
+        assert response.status_code == 413 and "limit of 1000 bytes" in response.json()["detail"]
+
+
+def test_tampered_artifact_is_never_unpickled(deployed: Path, tmp_path: Path) -> None:
+    config = copy_project(deployed, tmp_path / "tampered")
+    artifact = Registry(load_config(config).registry_path).path(1) / "model.joblib"
+    artifact.write_bytes(artifact.read_bytes() + b"\0")
+    client = TestClient(create_app(load_config(config)))
+    response = client.post("/prediction", json=[RECORD])
+    assert response.status_code == 503 and "hash does not match" in response.json()["detail"]
+
+
+def test_no_model_deployed_yet(project: Path) -> None:
+    client = TestClient(create_app(load_config(project)))
+    assert client.get("/health").json() == {"status": "no model deployed", "model_version": None}
+    for response in (client.post("/prediction", json=[RECORD]), client.get("/scoring"), client.get("/model")):
+        assert response.status_code == 503 and "no model is deployed yet" in response.json()["detail"]
+    assert client.get("/summarystats").status_code == 404
+    assert client.get("/diagnostics").status_code == 404
+
+
+def test_hot_reload_after_a_deploy_and_a_rollback(deployed: Path, tmp_path: Path) -> None:
+    config = copy_project(deployed, tmp_path / "reload")
+    client = TestClient(create_app(load_config(config)))
+    assert client.post("/prediction", json=[RECORD]).json()["model_version"] == 1
+    version = deploy_new_version(config)
+    assert client.post("/prediction", json=[RECORD]).json()["model_version"] == version == 2
+    assert run_runner(config, "rollback", "1").returncode == 0
+    assert client.get("/health").json()["model_version"] == 1
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def get_json(url: str, body: dict | list | None = None) -> dict:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def test_real_server_on_loopback_serves_a_new_deployment_without_failing(deployed: Path, tmp_path: Path) -> None:
+    config = copy_project(deployed, tmp_path / "served")
+    port = free_port()
+    server = subprocess.Popen([sys.executable, str(RUNNER), "--config", str(config), "serve", "--port", str(port)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                assert get_json(f"{base}/health")["model_version"] == 1
+                break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise
+                time.sleep(0.1)
+        assert get_json(f"{base}/prediction", [RECORD])["model_version"] == 1
+        deploy_new_version(config)
+        served = [get_json(f"{base}/prediction", [RECORD])["model_version"] for _ in range(5)]
+        assert served == [2] * 5
+
+        calls = run_runner(config, "apicalls", "--url", base)
+        assert calls.returncode == 0, calls.stderr
+        returns = json.loads((config.parent / "models/practicemodels/apireturns.json").read_text())
+        assert {k: v["status"] for k, v in returns.items()} == {
+            "prediction": 200, "scoring": 200, "summarystats": 200, "diagnostics": 200, "health": 200, "model": 200}
+        assert returns["prediction"]["body"]["model_version"] == 2
+        assert "/scoring → HTTP 200" in (config.parent / "models/practicemodels/apireturns.txt").read_text()
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def test_apicalls_without_a_server_is_a_clear_error(deployed: Path) -> None:
+    result = run_runner(deployed, "apicalls", "--url", f"http://127.0.0.1:{free_port()}")
+    assert result.returncode == 2 and "Connection refused" in result.stderr
+
+
+def test_schemathesis_finds_no_server_error(deployed: Path) -> None:
+    """A bounded property-based run over every route of the OpenAPI schema."""
+    import schemathesis
+    from hypothesis import HealthCheck, given, settings
+
+    app = create_app(load_config(deployed))
+    schema = schemathesis.openapi.from_asgi("/openapi.json", app)
+    failures, calls = [], []
+    for operation in schema.get_all_operations():
+        operation = operation.ok()
+
+        @settings(max_examples=25, deadline=None, database=None,
+                  suppress_health_check=list(HealthCheck))
+        @given(case=operation.as_strategy())
+        def check(case) -> None:
+            response = case.call()
+            calls.append((case.method, case.path))
+            if response.status_code >= 500:
+                failures.append((case.method, case.path, response.status_code, response.text[:200]))
+
+        check()
+    assert not failures, failures
+    assert {path for _, path in calls} >= {"/prediction", "/scoring", "/summarystats", "/diagnostics"}
+    assert sum(path == "/prediction" for _, path in calls) >= 10

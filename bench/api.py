@@ -1,0 +1,164 @@
+"""API benchmark on loopback: latency and throughput of single-record predictions at 1, 16 and 64
+concurrent clients, and the time to score a 1,000,000-row CSV upload.
+
+Runs the real server (``runner.py serve``) in its own process on a free 127.0.0.1 port, against a
+throw-away project whose model is trained on the bundled sample data. Bounded: each load level
+runs for ``--seconds`` (default 5). Baseline in the same run: the baseline's request form, a JSON
+body naming a data file that the server reads for every request.
+
+    .venv/bin/python bench/api.py [--seconds 5] [--rows 1000000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+RECORD = json.dumps([{"corporation": "abcd", "lastmonth_activity": 12, "lastyear_activity": 2400,
+                      "number_of_employees": 3}]).encode()
+TARGETS = {"p99_ms_64": 10.0, "rps_64": 1500.0, "upload_s": 3.0}
+
+
+def prepare_project(root: Path) -> Path:
+    """A project with v1 deployed, made with the functions the stage notebooks call (no kernel)."""
+    from riskwatch.config import load_config
+    from riskwatch.deployment import accept_and_deploy
+    from riskwatch.ingestion import ingest
+    from riskwatch.scoring import evaluate_challenger
+    from riskwatch.training import train_and_register
+
+    for part in ("practicedata", "testdata"):
+        shutil.copytree(REPO / "data" / part, root / "data" / part)
+    config = json.loads((REPO / "config.json").read_text())
+    config["api"] = {"max_upload_bytes": 500_000_000}
+    (root / "config.json").write_text(json.dumps(config))
+    cfg = load_config(root / "config.json")
+    ingest(cfg.input_folder_path, cfg.output_folder_path, cfg.quarantine_folder_path, cfg.schema, "bench")
+    version, _, _ = train_and_register(str(cfg.finaldata_path), str(cfg.record_path), str(cfg.registry_path),
+                                       str(cfg.output_model_path), cfg.schema, cfg.model.estimator,
+                                       cfg.model.params, cfg.model.scale_numeric, "bench")
+    evaluate_challenger(str(cfg.registry_path), version, None, str(cfg.test_data_path),
+                        str(cfg.output_model_path), cfg.schema)
+    accept_and_deploy(cfg.registry_path, version, cfg.prod_deployment_path, "bench")
+    return root / "config.json"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def load(port: int, clients: int, seconds: float, body: bytes) -> dict[str, float]:
+    """``clients`` threads, each on its own keep-alive connection, posting for ``seconds``."""
+    latencies: list[float] = []
+    errors = [0]
+    lock = threading.Lock()
+    stop = time.monotonic() + seconds
+
+    def worker() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        mine = []
+        while time.monotonic() < stop:
+            start = time.perf_counter()
+            conn.request("POST", "/prediction", body=body, headers={"Content-Type": "application/json"})
+            response = conn.getresponse()
+            response.read()
+            mine.append(time.perf_counter() - start)
+            if response.status != 200:
+                errors[0] += 1
+        conn.close()
+        with lock:
+            latencies.extend(mine)
+
+    threads = [threading.Thread(target=worker) for _ in range(clients)]
+    began = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.monotonic() - began
+    latencies.sort()
+    return {"requests": len(latencies), "errors": errors[0], "rps": len(latencies) / elapsed,
+            "p50_ms": 1000 * latencies[len(latencies) // 2],
+            "p99_ms": 1000 * latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]}
+
+
+def upload_time(port: int, rows: int) -> tuple[float, int]:
+    import numpy as np
+
+    from riskwatch.sample import PRODUCTION, make_clients
+
+    frame = make_clients(rows, PRODUCTION, np.random.default_rng(1)).drop(columns=["exited"])
+    body = frame.to_csv(index=False).encode()
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
+    start = time.perf_counter()
+    conn.request("POST", "/prediction", body=body, headers={"Content-Type": "text/csv"})
+    response = conn.getresponse()
+    payload = response.read()
+    elapsed = time.perf_counter() - start
+    assert response.status == 200, payload[:300]
+    return elapsed, len(body)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="riskwatch-bench-api-") as tmp:
+        config = prepare_project(Path(tmp))
+        port = free_port()
+        server = subprocess.Popen([sys.executable, str(REPO / "runner.py"), "--config", str(config), "serve",
+                                   "--port", str(port)], stdout=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.1)
+            load(port, 4, 1.0, RECORD)  # warm-up: model loaded, code paths hot
+            baseline_body = json.dumps({"data_path": "testdata.csv"}).encode()
+            rows = []
+            for clients in (1, 16, 64):
+                ours = load(port, clients, args.seconds, RECORD)
+                base = load(port, clients, args.seconds, baseline_body)
+                rows.append((clients, ours, base))
+            seconds, size = upload_time(port, args.rows)
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+    print(f"{'figure':<42} {'ours':>10} {'baseline':>10} {'ratio':>7}")
+    for clients, ours, base in rows:
+        for key in ("p50_ms", "p99_ms", "rps"):
+            ratio = (base[key] / ours[key]) if key != "rps" else (ours[key] / base[key])
+            print(f"{key} at {clients:>2} clients{'':<22} {ours[key]:>10.2f} {base[key]:>10.2f} {ratio:>6.1f}x")
+        if ours["errors"] or base["errors"]:
+            print(f"  errors at {clients} clients: ours {ours['errors']}, baseline {base['errors']}")
+    print(f"{'1M-row CSV upload scored (s), ' + str(size // 1_000_000) + ' MB':<42} {seconds:>10.2f}")
+    p99, rps = rows[-1][1]["p99_ms"], rows[-1][1]["rps"]
+    print(f"targets: p99 <= {TARGETS['p99_ms_64']} ms at 64: {'met' if p99 <= TARGETS['p99_ms_64'] else 'NOT met'}; "
+          f">= {TARGETS['rps_64']:.0f} req/s: {'met' if rps >= TARGETS['rps_64'] else 'NOT met'}; "
+          f"upload <= {TARGETS['upload_s']} s: {'met' if seconds <= TARGETS['upload_s'] else 'NOT met'} "
+          "(the load generator shares the 2 cores with the server)")
+
+
+if __name__ == "__main__":
+    main()

@@ -5,11 +5,12 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run test api install install-test system-deps sample-data clean help
+.PHONY: run test api dashboard install install-test system-deps sample-data clean help
 
 help:
 	@echo "make run    - create .venv, install riskwatch, run one cycle on the bundled sample data"
 	@echo "make test   - install the test extras and run the test suite"
+	@echo "make dashboard - the Voila dashboard on http://127.0.0.1:8866/"
 	@echo "make api    - serve predictions and metrics on http://127.0.0.1:8000 (docs at /docs)"
 
 $(PY):
@@ -51,6 +52,9 @@ test: install-test system-deps
 
 api: install
 	$(PY) runner.py serve
+
+dashboard: install
+	$(PY) runner.py dashboard
 
 sample-data: install
 	$(PY) -m riskwatch.sample data

@@ -102,7 +102,7 @@ class ProductionModel:
         self._current, self._signature = (version, model, scorer), signature
 
 
-def _validate_frame(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
+def validate_frame(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
     """The columns the model needs, typed; ApiError(422) saying what is wrong otherwise."""
     if frame.empty:
         raise ApiError(422, "no client records in the request")
@@ -242,7 +242,7 @@ def create_app(config: Config) -> FastAPI:
         if not isinstance(frame, pd.DataFrame):
             frame = _records_frame(frame, schema)
         else:
-            frame = _validate_frame(frame, schema)
+            frame = validate_frame(frame, schema)
         version, _, scorer = production.get()
         if len(frame) > BIG_BATCH:
             body = await run_in_threadpool(_predict, scorer, frame, schema, version)

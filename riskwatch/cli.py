@@ -45,6 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
     calls = commands.add_parser("apicalls", help="call every API route of a running server and write "
                                                  "apireturns.json/.txt into the model output folder")
     calls.add_argument("--url", help="server URL (default: the config's api.url, else http://host:port)")
+    board = commands.add_parser("dashboard", help="serve the Voila dashboard on 127.0.0.1 and print its URL")
+    board.add_argument("--port", type=int, default=8866)
     return parser
 
 
@@ -81,6 +83,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if command == "serve":
             return serve(cfg, args.host, args.port)
+        if command == "dashboard":
+            return dashboard(cfg, args.port)
         if command == "apicalls":
             from riskwatch.apicalls import call_all_routes
 
@@ -106,6 +110,25 @@ def serve(cfg, host: str | None, port: int | None) -> int:
     print(f"riskwatch API on http://{host}:{port} (docs: http://{host}:{port}/docs)", flush=True)
     uvicorn.run(create_app(cfg), host=host, port=port, log_level="warning")
     return 0
+
+
+def dashboard(cfg, port: int) -> int:
+    """Run Voila on the dashboard notebook for this config (loopback only)."""
+    import os
+    import subprocess
+
+    from riskwatch.pipeline import kernel_environment
+
+    notebook = cfg.notebooks_path / "dashboard.ipynb"
+    kernel_environment(cfg)
+    env = {**os.environ, "RISKWATCH_CONFIG": str(cfg.source)}
+    print(f"riskwatch dashboard on http://127.0.0.1:{port}/ (Ctrl-C to stop)", flush=True)
+    command = [sys.executable, "-m", "voila", str(notebook), "--no-browser", f"--port={port}",
+               "--Voila.ip=127.0.0.1", "--show_tracebacks=False"]
+    try:
+        return subprocess.call(command, env=env, cwd=str(cfg.notebooks_path))
+    except KeyboardInterrupt:
+        return 0
 
 
 def _echo(line: str) -> None:

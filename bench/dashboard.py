@@ -1,0 +1,74 @@
+"""Dashboard benchmark: time from the request to an interactive page (the what-if probability
+rendered by its widget), in the system Chromium, for a project with a deployed model.
+
+    .venv/bin/python bench/dashboard.py [--runs 3] [--screenshot out.png]
+"""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def main() -> None:
+    from playwright.sync_api import sync_playwright
+
+    from api import free_port, prepare_project
+    from riskwatch.reporting import find_chromium
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--screenshot")
+    args = parser.parse_args()
+    chromium = find_chromium()
+    if chromium is None:
+        sys.exit("needs chromium: apt-get install chromium")
+    with tempfile.TemporaryDirectory(prefix="riskwatch-bench-dash-") as tmp:
+        config = prepare_project(Path(tmp))
+        port = free_port()
+        server = subprocess.Popen([sys.executable, str(REPO / "runner.py"), "--config", str(config),
+                                   "dashboard", "--port", str(port)], stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL)
+        try:
+            while True:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                    break
+                except OSError:
+                    time.sleep(0.1)
+            times = []
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(executable_path=chromium, args=ARGS)
+                for _ in range(args.runs):
+                    page = browser.new_page()
+                    start = time.perf_counter()
+                    page.goto(f"http://127.0.0.1:{port}/", timeout=120_000)
+                    page.locator(".whatif-probability").get_by_text("Attrition probability").wait_for(
+                        timeout=120_000)
+                    times.append(time.perf_counter() - start)
+                    if args.screenshot:
+                        page.screenshot(path=args.screenshot, full_page=True)
+                    page.close()
+                browser.close()
+        finally:
+            server.terminate()
+            server.wait(timeout=15)
+    print(f"dashboard request → interactive: median {statistics.median(times):.2f} s "
+          f"(runs: {', '.join(f'{t:.2f}' for t in times)})")
+
+
+if __name__ == "__main__":
+    main()

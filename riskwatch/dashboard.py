@@ -1,0 +1,174 @@
+"""What the Voila dashboard shows, computed here so the notebook only lays it out.
+
+It reads the same sources as the API — the registry (model, scores), the ledger (runs, decisions,
+score history), the latest run's diagnostics — and scores with the API's scorer, so the dashboard
+and ``/prediction`` give the same probability for the same client.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from riskwatch.config import Config, load_config
+from riskwatch.registry import Registry
+
+
+@dataclass
+class DashboardState:
+    config: Config
+    version: int | None = None
+    pointer: dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    last_run: dict[str, Any] | None = None
+    decisions: list[dict[str, Any]] = field(default_factory=list)
+    diagnostics: dict[str, Any] | None = None
+    run_drift: dict[str, Any] | None = None
+    report_dir: Path | None = None
+    model: Any = None
+    scorer: Any = None
+
+    @property
+    def ready(self) -> bool:
+        return self.version is not None
+
+
+def load_state(config_path: str | Path) -> DashboardState:
+    """Everything the page needs; nothing is trained or re-run."""
+    from riskwatch.api import latest_diagnostics
+    from riskwatch.ledger import Ledger
+    from riskwatch.serving import compile_scorer
+
+    cfg = load_config(config_path)
+    state = DashboardState(cfg)
+    registry = Registry(cfg.registry_path)
+    state.version = registry.production_version()
+    if state.version is None:
+        return state
+    state.pointer = registry.production() or {}
+    state.metadata = registry.metadata(state.version)
+    state.metrics = registry.metrics(state.version) or {}
+    state.model = registry.load_model(state.version)
+    state.scorer, _ = compile_scorer(state.model, cfg.schema)
+    if cfg.ledger_path.exists():
+        ledger = Ledger(cfg.ledger_path)
+        state.last_run = ledger.last_run()
+        if state.last_run:
+            state.decisions = ledger.decisions(state.last_run["run_id"])
+    latest = latest_diagnostics(cfg)
+    if latest:
+        path, state.diagnostics = latest
+        state.report_dir = path.parent
+        run_json = path.parent / "run.json"
+        if run_json.exists():
+            state.run_drift = (json.loads(run_json.read_text()).get("drift") or {}).get("data")
+    return state
+
+
+def empty_state_message(state: DashboardState) -> str:
+    return ("## No model is deployed yet\n"
+            "Run a cycle first, from the project folder:\n\n"
+            "    make run            # or: .venv/bin/python runner.py run\n\n"
+            f"(config: `{state.config.source}`). Then reload this page.")
+
+
+def model_summary(state: DashboardState) -> str:
+    m = state.metrics
+    scores = " · ".join(f"{label} **{m[key]:.4f}**" for key, label in (
+        ("f1", "F1"), ("precision", "precision"), ("recall", "recall"), ("roc_auc", "ROC AUC"))
+        if m.get(key) is not None)
+    features = ", ".join(state.config.schema.features)
+    return (f"## Deployed model v{state.version}\n"
+            f"In production since {state.pointer.get('since')} ({state.pointer.get('action')}). "
+            f"{scores} on {m.get('n', '?')} test clients.\n\n"
+            f"`{state.metadata.get('estimator')}` trained on {state.metadata.get('training_rows')} rows; "
+            f"features: {features}.")
+
+
+def last_run_summary(state: DashboardState) -> str:
+    run = state.last_run
+    if not run:
+        return "No run recorded yet."
+    lines = [f"**Last run** `{run['run_id']}` ({run['mode']}): **{run['outcome'] or 'unfinished'}**"]
+    lines += [f"- **{d['name']}:** {d['reason']}" for d in state.decisions]
+    return "\n".join(lines)
+
+
+def whatif_ranges(state: DashboardState) -> dict[str, tuple[float, float, float]]:
+    """(low, high, typical) per numeric feature, from the deployed model's training data."""
+    registry = Registry(state.config.registry_path)
+    data = pd.read_parquet(registry.training_data_path(state.version))
+    ranges = {}
+    for column in state.config.schema.numeric_features:
+        values = pd.to_numeric(data[column], errors="coerce").dropna()
+        ranges[column] = (float(values.min()), float(values.quantile(0.99)), float(values.median()))
+    return ranges
+
+
+def probability(state: DashboardState, values: dict[str, Any]) -> float:
+    """Attrition probability of one client described by ``values``."""
+    from riskwatch.api import _records_frame
+
+    record = {state.config.schema.id_column: "what-if", **values}
+    return float(state.scorer(_records_frame([record], state.config.schema))[0])
+
+
+def risks_for(state: DashboardState, frame: pd.DataFrame) -> pd.DataFrame:
+    """Risk per client, highest first; raises ApiError (with a message) for a bad table."""
+    from riskwatch.api import validate_frame
+
+    schema = state.config.schema
+    clean = validate_frame(frame.copy(), schema)
+    table = pd.DataFrame({schema.id_column: clean[schema.id_column].to_numpy(),
+                          "attrition_probability": state.scorer(clean)})
+    table["predicted_to_leave"] = table["attrition_probability"] > 0.5
+    return table.sort_values("attrition_probability", ascending=False, ignore_index=True)
+
+
+def read_upload(content: bytes) -> pd.DataFrame:
+    from riskwatch.api import _csv_frame
+
+    return _csv_frame(content)
+
+
+def lookup_client(state: DashboardState, client_id: str) -> pd.DataFrame:
+    """The ingested rows of one client, with the deployed model's risk (empty if unknown)."""
+    from riskwatch.api import validate_frame
+
+    schema = state.config.schema
+    data = pd.read_csv(state.config.finaldata_path, dtype={schema.id_column: "string"})
+    rows = data[data[schema.id_column] == client_id.strip()]
+    if rows.empty:
+        return rows
+    return rows.assign(attrition_probability=state.scorer(validate_frame(rows.copy(), schema)))
+
+
+def download_link(frame: pd.DataFrame, filename: str, label: str) -> str:
+    """An HTML link carrying the CSV itself, so it works wherever the page is served."""
+    payload = base64.b64encode(frame.to_csv(index=False).encode()).decode()
+    return f'<a download="{filename}" href="data:text/csv;base64,{payload}">{label}</a>'
+
+
+def report_links(state: DashboardState) -> str:
+    if state.report_dir is None:
+        return "No report yet."
+    links = []
+    for name, mime in (("report.pdf", "application/pdf"), ("report.html", "text/html")):
+        path = state.report_dir / name
+        if path.exists():
+            payload = base64.b64encode(path.read_bytes()).decode()
+            links.append(f'<a download="riskwatch-{state.report_dir.name}-{name}" '
+                         f'href="data:{mime};base64,{payload}">{name}</a>')
+    return (f"Latest report (run {state.report_dir.name}): " + " · ".join(links)) if links else "No report yet."
+
+
+def missing_table(state: DashboardState) -> pd.DataFrame:
+    if not state.diagnostics:
+        return pd.DataFrame()
+    return pd.DataFrame.from_dict(state.diagnostics["missing_values"], orient="index")

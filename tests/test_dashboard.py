@@ -1,0 +1,148 @@
+"""The Voila dashboard in a real browser: the system Chromium driven by Playwright (no download)."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from conftest import RUNNER, make_project, run_runner
+from riskwatch.config import load_config
+from riskwatch.registry import Registry
+from riskwatch.reporting import find_chromium
+
+CHROMIUM = find_chromium()
+needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="needs chromium (make test installs it as root)")
+LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+               "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Dashboard:
+    """``runner.py dashboard`` on a free loopback port, stopped on exit."""
+
+    def __init__(self, config: Path):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/"
+        self.process = subprocess.Popen([sys.executable, str(RUNNER), "--config", str(config), "dashboard",
+                                         "--port", str(self.port)], stdout=subprocess.PIPE,
+                                        stderr=subprocess.STDOUT, text=True)
+
+    def __enter__(self) -> "Dashboard":
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                    return self
+            except OSError:
+                if time.monotonic() > deadline or self.process.poll() is not None:
+                    self.process.kill()
+                    raise AssertionError(f"dashboard did not start: {self.process.communicate()[0][-2000:]}")
+                time.sleep(0.1)
+
+    def __exit__(self, *exc) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=15)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def deployed(tmp_path_factory) -> Path:
+    config = make_project(tmp_path_factory.mktemp("dash") / "project")
+    assert run_runner(config, "run").returncode == 0
+    return config
+
+
+@needs_chromium
+def test_dashboard_shows_the_model_and_the_what_if_panel_reacts(deployed: Path, browser, tmp_path: Path) -> None:
+    f1 = Registry(load_config(deployed).registry_path).metrics(1)["f1"]
+    with Dashboard(deployed) as dash:
+        page = browser.new_page()
+        page.goto(dash.url, timeout=90_000)
+        page.get_by_text("Deployed model v1").wait_for(timeout=90_000)
+        body = page.inner_text("body")
+        assert f"F1 {f1:.4f}" in body
+        assert "Last run" in body and "deploy v1" in body
+        assert "lastmonth_activity" in body and "Scores across runs" in body
+        probability = page.locator(".whatif-probability")
+        probability.wait_for(timeout=60_000)
+        before = probability.inner_text()
+        assert "Attrition probability" in before
+        box = page.locator(".whatif-lastmonth_activity input")
+        box.fill("5")
+        box.press("Enter")
+        page.wait_for_function(
+            "(old) => document.querySelector('.whatif-probability').innerText !== old", arg=before,
+            timeout=30_000)
+        after = probability.inner_text()
+        assert after != before
+        # Less activity last month means more risk, as the sample data's rule says.
+        pct = lambda text: float(text.split(":")[1].split("%")[0])
+        assert pct(after) > pct(before)
+        page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
+        assert (tmp_path / "dashboard.png").stat().st_size > 10_000
+        page.close()
+
+
+@needs_chromium
+def test_empty_state_says_what_to_run(project: Path, browser) -> None:
+    with Dashboard(project) as dash:
+        page = browser.new_page()
+        page.goto(dash.url, timeout=90_000)
+        page.get_by_text("No model is deployed yet").wait_for(timeout=90_000)
+        body = page.inner_text("body")
+        assert "make run" in body and "Traceback" not in body and "Error" not in body
+        page.close()
+
+
+def test_state_lookup_and_upload_use_the_api_scorer(deployed: Path) -> None:
+    import base64
+
+    import pandas as pd
+    from fastapi.testclient import TestClient
+
+    from riskwatch import dashboard
+    from riskwatch.api import ApiError, create_app
+
+    state = dashboard.load_state(deployed)
+    assert state.ready and state.version == 1 and state.last_run["outcome"] == "deployed"
+    test_csv = state.config.test_data_path / "testdata.csv"
+    table = dashboard.risks_for(state, dashboard.read_upload(test_csv.read_bytes()))
+    assert table["attrition_probability"].is_monotonic_decreasing
+    api = TestClient(create_app(state.config)).post(
+        "/prediction", content=test_csv.read_bytes(), headers={"content-type": "text/csv"}).json()
+    by_id = {p["id"]: p["probability"] for p in api["predictions"]}
+    top = table.iloc[0]
+    assert by_id[top["corporation"]] == pytest.approx(top["attrition_probability"])
+    link = dashboard.download_link(table, "r.csv", "download")
+    decoded = base64.b64decode(link.split("base64,")[1].split('"')[0]).decode()
+    assert decoded.splitlines()[0] == "corporation,attrition_probability,predicted_to_leave"
+    some_id = pd.read_csv(state.config.finaldata_path)["corporation"].iloc[0]
+    assert not dashboard.lookup_client(state, some_id).empty
+    assert dashboard.lookup_client(state, "no-such-client").empty
+    with pytest.raises(ApiError, match="missing column"):
+        dashboard.risks_for(state, pd.DataFrame({"corporation": ["x"]}))
+    low = dashboard.probability(state, {"lastmonth_activity": 5, "lastyear_activity": 3000, "number_of_employees": 2})
+    high = dashboard.probability(state, {"lastmonth_activity": 900, "lastyear_activity": 3000, "number_of_employees": 200})
+    assert low > high
+    assert "No model is deployed yet" in dashboard.empty_state_message(dashboard.load_state(deployed))

@@ -14,6 +14,7 @@ from riskwatch.config import ConfigError, load_config
 
 EXIT_CODES_HELP = """exit codes:
   0  cycle completed (deployed, rejected or no retrain needed), or nothing new to do
+     (both are success for cron; the log and `status` say which)
   1  a stage failed; its partially executed notebook is kept in the run folder
   2  configuration error (the message names the key), or bad command-line arguments
   3  another riskwatch cycle holds the lock; this run did nothing
@@ -33,6 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="run one cycle (the default command)")
     run.add_argument("--force-retrain", action="store_true",
                      help="train a challenger even without drift (the deployment gate still applies)")
+    run.add_argument("--dry-run", action="store_true",
+                     help="say what a cycle would do (new files, drift check) without changing anything")
     commands.add_parser("status", help="deployed version, its score, the last run and its decisions")
     history = commands.add_parser("history", help="list runs and deployments")
     history.add_argument("--limit", type=int, default=20)
@@ -45,6 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
     calls = commands.add_parser("apicalls", help="call every API route of a running server and write "
                                                  "apireturns.json/.txt into the model output folder")
     calls.add_argument("--url", help="server URL (default: the config's api.url, else http://host:port)")
+    cron = commands.add_parser("cron", help="install, show or remove the crontab entry for this config")
+    cron.add_argument("action", choices=["install", "show", "remove"])
+    cron.add_argument("--every", default="10m", help="schedule: 1-59m, 1-23h or 1d (default 10m)")
     board = commands.add_parser("dashboard", help="serve the Voila dashboard on 127.0.0.1 and print its URL")
     board.add_argument("--port", type=int, default=8866)
     return parser
@@ -68,6 +74,11 @@ def main(argv: list[str] | None = None) -> int:
     from riskwatch import pipeline
 
     try:
+        if command == "run" and getattr(args, "dry_run", False):
+            print(pipeline.dry_run(cfg))
+            return 0
+        if command == "cron":
+            return cron_command(cfg, args.action, args.every)
         if command == "run":
             result = pipeline.run_cycle(cfg, force_retrain=getattr(args, "force_retrain", False), echo=_echo)
             print(result.summary, flush=True)
@@ -99,6 +110,24 @@ def main(argv: list[str] | None = None) -> int:
         print(f"riskwatch: {exc}", file=sys.stderr)
         return 2
     raise AssertionError(command)
+
+
+def cron_command(cfg, action: str, every: str) -> int:
+    from riskwatch import cron
+
+    try:
+        if action == "install":
+            print(f"installed:\n{cron.install(cfg, every)}")
+        elif action == "show":
+            lines = cron.show(cfg)
+            print("\n".join(lines) if lines else f"no riskwatch entry for {cfg.source} in the crontab")
+        else:
+            removed = cron.remove(cfg)
+            print(f"removed {removed} riskwatch entr{'y' if removed == 1 else 'ies'} for {cfg.source}")
+    except cron.CronError as exc:
+        print(f"riskwatch: {exc}", file=sys.stderr)
+        return 2
+    return 0
 
 
 def serve(cfg, host: str | None, port: int | None) -> int:

@@ -57,12 +57,18 @@ DEFAULT_API: dict[str, Any] = {
     "max_upload_bytes": 200_000_000,
     "url": "",                   # where `runner.py apicalls` finds the server; empty: host:port
 }
+DEFAULT_ALERTS: dict[str, Any] = {
+    "webhook_url": "",           # empty: no alerts
+    "timeout": 5.0,
+    "events": ["drift", "deploy", "reject", "failure"],
+}
+DEFAULT_LOGGING: dict[str, Any] = {"max_bytes": 5_000_000, "backups": 5}
 RETRAIN_ON = ("either", "both", "data", "score")
 SCORE_RULES = ("raw", "parametric", "nonparametric")
 ALLOWED_ESTIMATOR_PREFIX = "sklearn."
 
 TOP_LEVEL_KEYS = set(PATH_KEYS) | {
-    "mode", "modes", "schema", "model", "drift", "decision", "runtime", "report", "api", "alerts",
+    "mode", "modes", "schema", "model", "drift", "decision", "runtime", "report", "api", "alerts", "logging",
     "description",
 }
 
@@ -130,7 +136,13 @@ class Config:
     runtime: Mapping[str, Any]
     report: Mapping[str, Any] = field(default_factory=lambda: dict(DEFAULT_REPORT))
     api: Mapping[str, Any] = field(default_factory=lambda: dict(DEFAULT_API))
+    alerts: Mapping[str, Any] = field(default_factory=lambda: dict(DEFAULT_ALERTS))
+    logging: Mapping[str, Any] = field(default_factory=lambda: dict(DEFAULT_LOGGING))
     extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def log_path(self) -> Path:
+        return self.outputs_path / "logs" / "riskwatch.log"
 
     @property
     def runs_path(self) -> Path:
@@ -247,6 +259,18 @@ def _parse_model(raw: Any, source: Path) -> ModelSpec:
     return ModelSpec(estimator, dict(params), scale)
 
 
+def _alerts(raw: Any, source: Path) -> dict[str, Any]:
+    alerts = _merge_section(DEFAULT_ALERTS, raw, "alerts", source)
+    unknown = [e for e in alerts["events"] if e not in DEFAULT_ALERTS["events"]]
+    if unknown:
+        raise ConfigError("alerts.events", f"unknown event {unknown[0]!r} "
+                          f"(known: {', '.join(DEFAULT_ALERTS['events'])})", source)
+    url = alerts["webhook_url"]
+    if url and not url.startswith(("http://", "https://")):
+        raise ConfigError("alerts.webhook_url", f"must be an http(s) URL, got {url!r}", source)
+    return alerts
+
+
 def _check_drift(drift: Mapping[str, Any], source: Path) -> None:
     """Ranges the drift statistics need, checked here so a bad value never reaches a notebook."""
     def fail(key: str, why: str) -> None:
@@ -349,6 +373,7 @@ def load_config(path: str | Path = "config.json", mode: str | None = None) -> Co
         runtime=runtime,
         report=_merge_section(DEFAULT_REPORT, raw.get("report"), "report", source),
         api=_merge_section(DEFAULT_API, raw.get("api"), "api", source),
-        extra={k: raw[k] for k in ("alerts",) if k in raw},
+        alerts=_alerts(raw.get("alerts"), source),
+        logging=_merge_section(DEFAULT_LOGGING, raw.get("logging"), "logging", source),
         **paths,
     )

@@ -131,7 +131,7 @@ def execute_stage(stage: Stage, cfg: Config, ctx: RunContext, ledger: Ledger | N
             start_timeout=cfg.runtime["start_timeout"], progress_bar=False, log_output=False,
             # The kernel's own log (e.g. ipykernel's warning about local TCP) would land in
             # every cron log; cell errors are kept in the executed notebook instead.
-            extra_arguments=["--IPKernelApp.log_level=ERROR"])
+            extra_arguments=["--IPKernelApp.log_level=CRITICAL"])
     except PapermillExecutionError as exc:
         reason = f"{exc.ename}: {exc.evalue} (cell {exc.exec_count or exc.cell_index})"
     except Exception as exc:  # CellTimeoutError, DeadKernelError, kernel start failures
@@ -181,16 +181,63 @@ def production_scores(ledger: Ledger) -> list[float]:
     return [row["f1"] for row in ledger.scores(roles=["production"]) if row["f1"] is not None]
 
 
+def project_logger(cfg: Config):
+    from riskwatch.logs import get_logger
+
+    return get_logger(cfg.log_path, int(cfg.logging["max_bytes"]), int(cfg.logging["backups"]))
+
+
 def run_cycle(cfg: Config, force_retrain: bool = False, echo: Echo = print) -> CycleResult:
     """One cycle under the project lock. Never raises for a stage failure: the result says."""
-    with cycle_lock(cfg.lock_path):
-        return _run_locked(cfg, force_retrain, echo)
+    from riskwatch.logs import log
+
+    logger = project_logger(cfg)
+    try:
+        with cycle_lock(cfg.lock_path):
+            result = _run_locked(cfg, force_retrain, echo, logger)
+    except LockHeld as exc:
+        log(logger, str(exc), level=30)
+        raise
+    log(logger, f"summary: {result.summary}", run_id=result.run_id or "-",
+        level=40 if result.exit_code else 20)
+    return result
 
 
-def _run_locked(cfg: Config, force_retrain: bool, echo: Echo) -> CycleResult:
+def dry_run(cfg: Config) -> str:
+    """What a cycle would do now, changing nothing (no lock, no ledger, no files written)."""
     registry = Registry(cfg.registry_path)
-    for note in repair(cfg, registry):
-        echo(f"recovered: {note}")
+    pending = read_pending(cfg)
+    redo = set(pending["hashes"]) if pending else set()
+    new_files = detect_new_files(cfg.input_folder_path, cfg.record_path, redo)
+    production = registry.production_version()
+    lines = [f"dry run ({cfg.mode}): {len(new_files)} new file(s) in {cfg.input_folder_path}"]
+    lines += [f"  new: {f.name} ({f.size} bytes, sha256 {f.sha256[:12]})" for f in new_files]
+    if pending:
+        lines.append(f"  the unfinished cycle {pending.get('run_id')} would be redone")
+    if not new_files and production is not None:
+        lines.append(f"  nothing to do: production stays on v{production}; no kernel would start")
+    elif production is None:
+        lines.append("  no model is deployed: a cycle would ingest, train, score and deploy the first one")
+    else:
+        lines.append(f"  a cycle would ingest these files and check drift against v{production}'s "
+                     f"training data ({cfg.decision['retrain_on']} rule), then retrain only if it drifted")
+    return "\n".join(lines)
+
+
+def _run_locked(cfg: Config, force_retrain: bool, echo: Echo, logger: Any = None) -> CycleResult:
+    from riskwatch.alerts import Alerts
+    from riskwatch.logs import log
+
+    def note(message: str, run_id: str = "-", stage: str = "-", level: int = 20) -> None:
+        if logger is not None:
+            log(logger, message, run_id=run_id, stage=stage, level=level)
+
+    alerts = Alerts(dict(cfg.alerts), cfg.outputs_path / "alerts_pending.jsonl", note)
+    alerts.retry_pending()
+    registry = Registry(cfg.registry_path)
+    for recovered in repair(cfg, registry):
+        echo(f"recovered: {recovered}")
+        note(f"recovered: {recovered}", level=30)
     pending = read_pending(cfg)
     redo = set(pending["hashes"]) if pending else set()
     new_files = detect_new_files(cfg.input_folder_path, cfg.record_path, redo)
@@ -214,13 +261,19 @@ def _run_locked(cfg: Config, force_retrain: bool, echo: Echo) -> CycleResult:
         "new_files": [f.name for f in new_files], "production_before": production,
         "stages": [], "decisions": {},
     }
+    outer_echo = echo
+
+    def echo(message: str, stage_name: str = "-", level: int = 20) -> None:
+        outer_echo(message)
+        note(message.strip(), run_id=run_id, stage=stage_name, level=level)
+
     if pending:
         record["redo_of"] = pending.get("run_id")
-        echo(f"redoing the unfinished cycle {pending.get('run_id')}")
+        echo(f"redoing the unfinished cycle {pending.get('run_id')}", level=30)
     echo(f"riskwatch run {run_id} ({cfg.mode}): {len(new_files)} new file(s) in {cfg.input_folder_path}")
 
     def stage(step: Stage) -> dict[str, Any]:
-        echo(f"  → {step.name:<11} {step.purpose} …")
+        echo(f"  → {step.name:<11} {step.purpose} …", step.name)
         start = time.monotonic()
         entry = {"name": step.name, "notebook": str(run_dir / step.notebook)}
         record["stages"].append(entry)
@@ -228,9 +281,10 @@ def _run_locked(cfg: Config, force_retrain: bool, echo: Echo) -> CycleResult:
             scraps = execute_stage(step, cfg, ctx, ledger)
         except StageFailed as exc:
             entry.update(outcome="failed", seconds=round(time.monotonic() - start, 2), error=exc.reason)
+            echo(f"    FAILED: {exc.reason}", step.name, level=40)
             raise
         entry.update(outcome="ok", seconds=round(time.monotonic() - start, 2))
-        echo(f"    done in {entry['seconds']:.1f} s")
+        echo(f"    done in {entry['seconds']:.1f} s", step.name)
         return scraps
 
     def decide(name: str, decision: Decision) -> None:
@@ -255,6 +309,10 @@ def _run_locked(cfg: Config, force_retrain: bool, echo: Echo) -> CycleResult:
                     ledger.record_score(run_id, production, "production", "batch",
                                         checked.get("batch_metrics") or {"f1": checked["batch_f1"]})
                 retrain = Decision(bool(checked["retrain"]), tuple(checked["retrain_reasons"]))
+                if checked.get("data_drifted") or checked.get("score_drifted"):
+                    alerts.send("drift", run_id, f"drift detected against v{production}: "
+                                + "; ".join(retrain.reasons[1:]), retrain=retrain.value,
+                                data_drift=checked.get("data_drift_verdict"))
             if force_retrain and not retrain.value:
                 retrain = Decision(True, ("retrain forced from the command line",) + retrain.reasons)
         decide("retrain", retrain)
@@ -274,6 +332,9 @@ def _run_locked(cfg: Config, force_retrain: bool, echo: Echo) -> CycleResult:
                                          scored["metrics"]["f1"], verdict.reason)
                 ledger.record_score(run_id, ctx.model_version, "production", "test", scored["metrics"])
                 finished = "deployed"
+                alerts.send("deploy", run_id, f"v{ctx.model_version} deployed: {verdict.reason}",
+                            version=ctx.model_version, previous_version=production,
+                            f1=scored["metrics"]["f1"])
             else:
                 registry.set_status(ctx.model_version, "rejected", verdict.reason,
                                     f1=scored["metrics"]["f1"],
@@ -281,6 +342,9 @@ def _run_locked(cfg: Config, force_retrain: bool, echo: Echo) -> CycleResult:
                 ledger.record_deployment(run_id, "reject", ctx.model_version, production,
                                          scored["metrics"]["f1"], verdict.reason)
                 finished = "rejected"
+                alerts.send("reject", run_id, f"v{ctx.model_version} rejected: {verdict.reason}",
+                            version=ctx.model_version, production_version=production,
+                            f1=scored["metrics"]["f1"])
         ctx.outcome, ctx.decisions = finished, record["decisions"]
         stage(DIAGNOSTICS)
         stage(REPORTING)
@@ -289,7 +353,8 @@ def _run_locked(cfg: Config, force_retrain: bool, echo: Echo) -> CycleResult:
         outcome, exit_code = finished, EXIT_OK
     except StageFailed as exc:
         record["error"] = {"stage": exc.stage, "reason": exc.reason, "notebook": str(exc.notebook_path)}
-        echo(f"    FAILED: {exc.reason}")
+        alerts.send("failure", run_id, f"riskwatch run {run_id} failed in {exc.stage}: {exc.reason}",
+                    stage=exc.stage, notebook=str(exc.notebook_path))
     finally:
         record.update(finished_at=_now(), outcome=outcome, exit_code=exit_code,
                       production_after=registry.production_version(), model_version=ctx.model_version)

@@ -301,3 +301,13 @@ def test_sigkill_mid_cycle_then_a_clean_next_run(project: Path, stage_notebook: 
     assert production_is_consistent(project) >= 2
     status = run_runner(project, "status")
     assert status.returncode == 0 and "production: v" in status.stdout
+
+
+def test_dry_run_changes_nothing(project: Path) -> None:
+    root = project.parent
+    snapshot = sorted(p.relative_to(root) for p in root.rglob("*"))
+    result = run_runner(project, "run", "--dry-run")
+    assert result.returncode == 0
+    assert "2 new file(s)" in result.stdout and "dataset1.csv" in result.stdout
+    assert "no model is deployed" in result.stdout
+    assert sorted(p.relative_to(root) for p in root.rglob("*")) == snapshot

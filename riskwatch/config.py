@@ -138,7 +138,6 @@ class Config:
     api: Mapping[str, Any] = field(default_factory=lambda: dict(DEFAULT_API))
     alerts: Mapping[str, Any] = field(default_factory=lambda: dict(DEFAULT_ALERTS))
     logging: Mapping[str, Any] = field(default_factory=lambda: dict(DEFAULT_LOGGING))
-    extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def log_path(self) -> Path:

@@ -153,10 +153,21 @@ def test_mode_named_by_the_mode_key_needs_no_modes_entry(tmp_path: Path) -> None
     assert cfg.input_folder_path == (tmp_path / raw["input_folder_path"]).resolve()
 
 
-def test_extra_sections_are_kept(tmp_path: Path) -> None:
+def test_optional_sections_merge_with_defaults(tmp_path: Path) -> None:
     raw = repo_raw()
-    raw["api"] = {"port": 8000}
-    assert load_config(write(tmp_path, raw)).extra == {"api": {"port": 8000}}
+    raw["api"] = {"port": 8123}
+    raw["alerts"] = {"webhook_url": "http://127.0.0.1:9/hook"}
+    cfg = load_config(write(tmp_path, raw))
+    assert cfg.api["port"] == 8123 and cfg.api["host"] == "127.0.0.1"
+    assert cfg.alerts["webhook_url"] == "http://127.0.0.1:9/hook" and "deploy" in cfg.alerts["events"]
+    assert cfg.logging["backups"] >= 1 and cfg.report["pdf"] is True
+
+
+def test_unknown_setting_in_an_optional_section_is_named(tmp_path: Path) -> None:
+    raw = repo_raw()
+    raw["api"] = {"prot": 8000}
+    with pytest.raises(ConfigError, match=r"api\.prot"):
+        load_config(write(tmp_path, raw))
 
 
 # ---- every mistake names its key -----------------------------------------------------------

@@ -5,11 +5,12 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run test api dashboard install install-test system-deps sample-data clean help
+.PHONY: run test bench api dashboard install install-test system-deps sample-data clean help
 
 help:
 	@echo "make run    - create .venv, install riskwatch, run one cycle on the bundled sample data"
 	@echo "make test   - install the test extras and run the test suite"
+	@echo "make bench  - benchmarks against the obvious ways, one table (about 5 minutes)"
 	@echo "make dashboard - the Voila dashboard on http://127.0.0.1:8866/"
 	@echo "make api    - serve predictions and metrics on http://127.0.0.1:8000 (docs at /docs)"
 
@@ -49,6 +50,10 @@ run: install system-deps
 
 test: install-test system-deps
 	$(PY) -m pytest
+
+bench: install system-deps
+	$(PY) bench/run_all.py
+	$(PY) bench/api.py --seconds 3
 
 api: install
 	$(PY) runner.py serve

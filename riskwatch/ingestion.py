@@ -20,6 +20,11 @@ from riskwatch.config import Schema
 from riskwatch.newdata import InputFile, atomic_write_text, hash_input_files, read_record
 
 
+# What pandas reads as missing by default. The id column is exempt: a client may be called "null".
+NA_TOKENS = ["", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
+             "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"]
+
+
 class ValidationError(ValueError):
     """A data file does not match the schema; the message says how."""
 
@@ -45,7 +50,10 @@ def read_table(path: str | Path, schema: Schema) -> pd.DataFrame:
     """Read and validate one CSV against ``schema``; raise :class:`ValidationError` saying what is wrong."""
     path = Path(path)
     try:
-        frame = pd.read_csv(path, dtype={schema.id_column: "string"}, skipinitialspace=True)
+        na_values = {c: NA_TOKENS for c in (*schema.features, schema.target)}
+        na_values[schema.id_column] = [""]
+        frame = pd.read_csv(path, dtype={schema.id_column: "string"}, skipinitialspace=True,
+                            keep_default_na=False, na_values=na_values)
     except pd.errors.EmptyDataError:
         raise ValidationError("the file is empty") from None
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
@@ -138,13 +146,22 @@ def ingest(input_folder: str | Path, output_folder: str | Path, quarantine_folde
         result_files.append(entry)
 
     columns = list(schema.columns)
+    n_files = len(frames)
+    all_new = bool(frames) and len(new_frames) == n_files
+    if all_new:
+        new_frames = []  # the batch will be finaldata itself; don't keep a second reference
     merged = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
-    final = merged.drop_duplicates(ignore_index=True)
+    del frames  # the merged copy is all we need; halves peak memory at scale
+    final = drop_duplicates_exact(merged)
     finaldata_path = output_folder / "finaldata.csv"
     _atomic_csv(final, finaldata_path)
 
     batch_written = None
-    batch = pd.concat(new_frames, ignore_index=True).drop_duplicates(ignore_index=True) if new_frames else None
+    if all_new:
+        batch = final  # every file is new: the batch is finaldata, no second de-duplication
+    else:
+        batch = drop_duplicates_exact(pd.concat(new_frames, ignore_index=True)) if new_frames else None
+    del new_frames
     if batch is not None and batch_path is not None:
         batch_written = Path(batch_path)
         batch_written.parent.mkdir(parents=True, exist_ok=True)
@@ -164,16 +181,61 @@ def ingest(input_folder: str | Path, output_folder: str | Path, quarantine_folde
 
     return IngestionResult(
         finaldata_path=finaldata_path, batch_path=batch_written, record_path=record_path,
-        ingested=ingested, quarantined=quarantined, n_files=len(frames),
+        ingested=ingested, quarantined=quarantined, n_files=n_files,
         n_rows_read=len(merged), n_rows=len(final),
         n_batch_rows=0 if batch is None else len(batch),
     )
 
 
+def drop_duplicates_exact(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame.drop_duplicates(ignore_index=True)``, same rows in the same order, faster.
+
+    Rows are hashed (vectorised); only rows whose hash occurs more than once — every true
+    duplicate and its first occurrence, plus any hash collision — go through pandas' exact
+    comparison, so a collision can never drop a distinct row.
+    """
+    if len(frame) < 100_000:
+        return frame.drop_duplicates(ignore_index=True)
+    hashes = pd.util.hash_pandas_object(frame, index=False)
+    candidates = hashes.duplicated(keep=False).to_numpy()
+    drop = np.zeros(len(frame), dtype=bool)
+    if candidates.any():
+        drop[np.flatnonzero(candidates)] = frame[candidates].duplicated().to_numpy()
+    return frame[~drop].reset_index(drop=True)
+
+
 def _atomic_csv(frame: pd.DataFrame, path: Path) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
-    frame.to_csv(tmp, index=False, lineterminator="\n")
+    if not _write_csv_arrow(frame, tmp):
+        frame.to_csv(tmp, index=False, lineterminator="\n")
     tmp.replace(path)
+
+
+def _write_csv_arrow(frame: pd.DataFrame, path: Path) -> bool:
+    """Write the CSV with pyarrow when its bytes equal pandas' ``to_csv`` (integer columns and
+    strings that need no quoting); False when pandas must write it."""
+    if len(frame) < 100_000:
+        return False
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    import pyarrow.compute as pc
+
+    if any(not str(c).isidentifier() for c in frame.columns):
+        return False
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    for name, column in zip(table.column_names, table.columns):
+        kind = column.type
+        if pa.types.is_integer(kind) and column.null_count == 0:
+            continue
+        if (pa.types.is_string(kind) or pa.types.is_large_string(kind)) and column.null_count == 0 \
+                and not pc.any(pc.match_substring_regex(column, r'[",\r\n]|^\s|\s$|^$')).as_py():
+            continue
+        return False
+    with open(path, "wb") as handle:
+        handle.write((",".join(map(str, frame.columns)) + "\n").encode())
+        pacsv.write_csv(table, handle, pacsv.WriteOptions(include_header=False, quoting_style="none"))
+    return True
 
 
 def load_table(path: str | Path, schema: Schema) -> pd.DataFrame:

@@ -47,6 +47,8 @@ def make_clients(n: int, regime: Regime, rng: np.random.Generator) -> pd.DataFra
     """``n`` clients drawn from ``regime``, with ids like the baseline's (four lowercase letters)."""
     letters = np.array(list(string.ascii_lowercase))
     ids = ["".join(row) for row in rng.choice(letters, size=(n, 4))]
+    # Ids other tools read as "missing" (pandas: "null", "nan") get an x in front instead.
+    ids = [f"x{i[1:]}" if i in ("null", "nan") else i for i in ids]
     # Yearly activity is twelve months of a client's usual level, not twelve times last month:
     # the gap between the two is the signal.
     usual = regime.activity_scale * rng.lognormal(0.0, 0.6, n)

@@ -45,8 +45,9 @@ def cycle_and_tick() -> list[Row]:
         Row("cron tick, no new data, whole process", statistics.median(ticks), statistics.median(base_ticks),
             "s", "≤ 1.0 s, no kernel", statistics.median(ticks) <= 1.0),
         Row("full cycle on bundled data incl. PDF and HTML", cycle_s, None, "s", "≤ 12 s", cycle_s <= 12),
-        Row("per-stage overhead (wall minus cell time), median", overhead, bare, "s",
-            "≤ 1.3x bare kernel", overhead <= 1.3 * bare, better_when_lower=True),
+        # ratio here is ours / bare kernel: the target is at most 1.3x
+        Row("per-stage overhead vs bare kernel start/stop", overhead, bare, "s",
+            "ratio ≤ 1.3x", overhead <= 1.3 * bare, better_when_lower=False),
     ]
 
 

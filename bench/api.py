@@ -35,24 +35,14 @@ TARGETS = {"p99_ms_64": 10.0, "rps_64": 1500.0, "upload_s": 3.0}
 def prepare_project(root: Path) -> Path:
     """A project with v1 deployed, made with the functions the stage notebooks call (no kernel)."""
     from riskwatch.config import load_config
-    from riskwatch.deployment import accept_and_deploy
-    from riskwatch.ingestion import ingest
-    from riskwatch.scoring import evaluate_challenger
-    from riskwatch.training import train_and_register
+    from riskwatch.pipeline import train_and_deploy_in_process
 
     for part in ("practicedata", "testdata"):
         shutil.copytree(REPO / "data" / part, root / "data" / part)
     config = json.loads((REPO / "config.json").read_text())
     config["api"] = {"max_upload_bytes": 500_000_000}
     (root / "config.json").write_text(json.dumps(config))
-    cfg = load_config(root / "config.json")
-    ingest(cfg.input_folder_path, cfg.output_folder_path, cfg.quarantine_folder_path, cfg.schema, "bench")
-    version, _, _ = train_and_register(str(cfg.finaldata_path), str(cfg.record_path), str(cfg.registry_path),
-                                       str(cfg.output_model_path), cfg.schema, cfg.model.estimator,
-                                       cfg.model.params, cfg.model.scale_numeric, "bench")
-    evaluate_challenger(str(cfg.registry_path), version, None, str(cfg.test_data_path),
-                        str(cfg.output_model_path), cfg.schema)
-    accept_and_deploy(cfg.registry_path, version, cfg.prod_deployment_path, "bench")
+    train_and_deploy_in_process(load_config(root / "config.json"), "bench")
     return root / "config.json"
 
 

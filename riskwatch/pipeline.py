@@ -448,3 +448,22 @@ def rollback(cfg: Config, version: int | None = None, echo: Echo = print) -> int
         ledger.record_deployment(None, "rollback", version, current, f1, reason)
         echo(reason + (f" (test F1 {f1:.4f})" if f1 is not None else ""))
         return version
+
+
+def train_and_deploy_in_process(cfg: Config, run_id: str = "in-process") -> int:
+    """Ingest, train, score and deploy with the stage notebooks' own functions, in this process
+    and without the drift check or the gate. For benchmarks and tests that need a deployed model
+    quickly; cycles go through :func:`run_cycle`."""
+    from riskwatch.deployment import accept_and_deploy
+    from riskwatch.ingestion import ingest
+    from riskwatch.scoring import evaluate_challenger
+    from riskwatch.training import train_and_register
+
+    ingest(cfg.input_folder_path, cfg.output_folder_path, cfg.quarantine_folder_path, cfg.schema, run_id)
+    version, _, _ = train_and_register(str(cfg.finaldata_path), str(cfg.record_path), str(cfg.registry_path),
+                                       str(cfg.output_model_path), cfg.schema, cfg.model.estimator,
+                                       cfg.model.params, cfg.model.scale_numeric, run_id)
+    evaluate_challenger(str(cfg.registry_path), version, None, str(cfg.test_data_path),
+                        str(cfg.output_model_path), cfg.schema)
+    accept_and_deploy(cfg.registry_path, version, cfg.prod_deployment_path, run_id)
+    return version

@@ -19,11 +19,9 @@ from fastapi.testclient import TestClient
 from conftest import RUNNER, make_project, run_runner, write_config
 from riskwatch.api import create_app
 from riskwatch.config import load_config
-from riskwatch.deployment import accept_and_deploy
 from riskwatch.diagnostics import summary_statistics
+from riskwatch.pipeline import train_and_deploy_in_process
 from riskwatch.registry import Registry
-from riskwatch.scoring import evaluate_challenger
-from riskwatch.training import train_and_register
 
 RECORD = {"corporation": "abcd", "lastmonth_activity": 12, "lastyear_activity": 2400, "number_of_employees": 3}
 
@@ -49,17 +47,7 @@ def copy_project(deployed: Path, dest: Path) -> Path:
 
 def deploy_new_version(config: Path) -> int:
     """Train on the production data and deploy it, with the functions the stage notebooks call."""
-    cfg = load_config(config, "production")
-    from riskwatch.ingestion import ingest
-
-    ingest(cfg.input_folder_path, cfg.output_folder_path, cfg.quarantine_folder_path, cfg.schema, "api-test")
-    version, _, _ = train_and_register(str(cfg.finaldata_path), str(cfg.record_path), str(cfg.registry_path),
-                                       str(cfg.output_model_path), cfg.schema, cfg.model.estimator,
-                                       cfg.model.params, cfg.model.scale_numeric, "api-test")
-    evaluate_challenger(str(cfg.registry_path), version, None, str(cfg.test_data_path),
-                        str(cfg.output_model_path), cfg.schema)
-    accept_and_deploy(cfg.registry_path, version, cfg.prod_deployment_path, "api-test")
-    return version
+    return train_and_deploy_in_process(load_config(config, "production"), "api-test")
 
 
 def test_every_route_answers(client: TestClient, deployed: Path) -> None:

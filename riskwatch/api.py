@@ -24,6 +24,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from riskwatch.config import Config, Schema
+from riskwatch.ingestion import as_categorical, coerce_numeric
 from riskwatch.registry import Registry, RegistryError
 from riskwatch.serving import compile_scorer
 
@@ -114,21 +115,15 @@ def validate_frame(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
     out = pd.DataFrame({schema.id_column: frame[schema.id_column].astype("string").fillna("")})
     for column in schema.numeric_features:
         values = frame[column]
-        converted = pd.to_numeric(values, errors="coerce") if values.dtype == object or \
-            str(values.dtype).startswith(("string", "str")) else values
-        try:
-            converted = converted.astype("float64")
-        except (TypeError, ValueError):
-            converted = pd.to_numeric(values.astype("string"), errors="coerce")
-        bad = converted.isna() | ~pd.Series(converted).between(-1e300, 1e300)
+        converted, bad = coerce_numeric(values)
+        bad |= converted.isna()  # unlike ingested data, a client to score needs every value
         if bad.any():
             example = values[bad].iloc[0]
             raise ApiError(422, f"column '{column}' must hold finite numbers; {int(bad.sum())} value(s) "
                                 f"do not (e.g. {example!r})")
-        out[column] = converted
+        out[column] = converted.astype("float64")
     for column in schema.categorical_features:
-        text = frame[column].astype("string")
-        out[column] = text.astype(object).where(text.notna(), float("nan"))
+        out[column] = as_categorical(frame[column])
     return out
 
 
@@ -167,7 +162,7 @@ def _records_frame(records: list[dict[str, Any]], schema: Schema) -> pd.DataFram
         columns[column] = [None if r[column] is None else str(r[column]) for r in records]
     frame = pd.DataFrame(columns)
     for column in schema.categorical_features:
-        frame[column] = frame[column].astype(object).where(frame[column].notna(), float("nan"))
+        frame[column] = as_categorical(frame[column])
     return frame
 
 
@@ -366,20 +361,22 @@ def _baseline_file(data_path: Any, data_roots: list[Path]) -> pd.DataFrame:
         raise ApiError(422, "data_path must be a file name or path")
     candidate = Path(data_path)
     options = [candidate] if candidate.is_absolute() else [root / candidate for root in data_roots]
+    inside = []
     for option in options:
         try:
-            resolved = option.resolve()
+            resolved = option.resolve()  # follows "..", and symlinks that point elsewhere
         except (OSError, RuntimeError, ValueError):
             continue
-        if any(resolved.is_relative_to(root) for root in data_roots) and resolved.is_file():
+        if any(resolved.is_relative_to(root) for root in data_roots):
+            inside.append(resolved)
+    if not inside:
+        raise ApiError(403, "data_path must name a file inside the configured data folders")
+    for resolved in inside:
+        if resolved.is_file():
             try:
                 return pd.read_csv(resolved)
             except Exception as exc:
                 raise ApiError(422, f"{resolved.name} is not a readable CSV: {exc}") from None
-    if candidate.is_absolute() or ".." in candidate.parts:
-        inside = any(c.resolve().is_relative_to(r) for c in options for r in data_roots)
-        if not inside:
-            raise ApiError(403, "data_path must name a file inside the configured data folders")
     raise ApiError(404, f"no such data file in the configured data folders: {data_path}")
 
 

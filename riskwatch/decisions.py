@@ -91,4 +91,4 @@ def check_batch(reference_path: str | Path, current_path: str | Path, schema: Sc
         score_flag, score_reason, sdict = None, "no deployed model to score", None
     decision = decide_retrain(report.drifted, score_flag, retrain_on, report.verdict, score_reason)
     return {"data_drift": report, "score_drift": sdict, "batch_metrics": batch_metrics,
-            "retrain": decision}
+            "retrain": decision, "reference": reference, "current": current}

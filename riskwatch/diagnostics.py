@@ -15,6 +15,7 @@ from typing import Any, Sequence
 import pandas as pd
 
 from riskwatch.config import Schema
+from riskwatch.scraps import to_plain
 
 OFFLINE = "latest version unknown (offline)"
 
@@ -157,10 +158,4 @@ def run_diagnostics(finaldata_path: str | Path, test_data_path: str | Path, regi
         result["drift"] = report.to_dict()
     else:
         result["predictions"], result["drift"] = [], None
-    return json.loads(json.dumps(result, default=_json_default))
-
-
-def _json_default(value: Any) -> Any:
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    return str(value)
+    return to_plain(result)

@@ -72,9 +72,7 @@ def read_table(path: str | Path, schema: Schema) -> pd.DataFrame:
     for column in schema.numeric_features:
         frame[column] = _to_numeric(frame[column], column)
     for column in schema.categorical_features:
-        # Object dtype with NaN for blanks: scikit-learn's imputers do not understand pd.NA.
-        text = frame[column].astype("string")
-        frame[column] = text.astype(object).where(text.notna(), np.nan)
+        frame[column] = as_categorical(frame[column])
     target = _to_numeric(frame[schema.target], schema.target)
     bad = ~target.isin([0, 1])
     if bad.any():
@@ -85,10 +83,24 @@ def read_table(path: str | Path, schema: Schema) -> pd.DataFrame:
     return frame
 
 
-def _to_numeric(values: pd.Series, column: str) -> pd.Series:
+def coerce_numeric(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """(float-or-int values, mask of entries that are present but not finite numbers).
+
+    inf counts as bad: it is "numeric" to pandas but poisons training for the whole batch.
+    """
     converted = pd.to_numeric(values, errors="coerce")
-    # inf is "numeric" to pandas but poisons training for the whole batch.
     bad = (converted.isna() & values.notna()) | converted.isin([np.inf, -np.inf])
+    return converted, bad
+
+
+def as_categorical(values: pd.Series) -> pd.Series:
+    """Text with NaN for blanks: scikit-learn's imputers do not understand pd.NA."""
+    text = values.astype("string")
+    return text.astype(object).where(text.notna(), np.nan)
+
+
+def _to_numeric(values: pd.Series, column: str) -> pd.Series:
+    converted, bad = coerce_numeric(values)
     if bad.any():
         example = values[bad].iloc[0]
         raise ValidationError(f"column '{column}' must be numeric; {int(bad.sum())} value(s) are not "
@@ -108,12 +120,14 @@ def quarantine(file: InputFile, reason: str, quarantine_folder: Path, run_id: st
 
 def ingest(input_folder: str | Path, output_folder: str | Path, quarantine_folder: str | Path,
            schema: Schema, run_id: str = "manual", batch_path: str | Path | None = None,
-           redo_hashes: Sequence[str] = ()) -> IngestionResult:
+           redo_hashes: Sequence[str] = (), known_files: Sequence[dict[str, Any]] = ()) -> IngestionResult:
     """Merge every valid CSV of ``input_folder`` into ``finaldata.csv`` and update the record.
 
     Files whose hash the record does not know are this run's new files: their de-duplicated rows
     are also written to ``batch_path`` (Parquet), the "current" data drift is measured on.
     ``redo_hashes`` name files of an interrupted cycle, which count as new again.
+    ``known_files`` are hashes the caller already computed (path, size, mtime_ns, sha256), so
+    the runner's new-file check and ingestion do not both read every new file.
     """
     redo = set(redo_hashes)
     output_folder, quarantine_folder = Path(output_folder), Path(quarantine_folder)
@@ -124,7 +138,7 @@ def ingest(input_folder: str | Path, output_folder: str | Path, quarantine_folde
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
 
     frames, new_frames, result_files, quarantined, ingested = [], [], [], [], []
-    for file in hash_input_files(input_folder, record):
+    for file in hash_input_files(input_folder, [*record, *known_files]):
         previous = known.get(file.sha256)
         if previous is not None and previous.get("status") == "quarantined" and file.sha256 not in redo:
             continue  # same bytes were refused before; the reason file already says why

@@ -32,6 +32,7 @@ CREATE TABLE IF NOT EXISTS deployments (
     run_id TEXT, at TEXT NOT NULL, action TEXT NOT NULL, version INTEGER, previous_version INTEGER,
     f1 REAL, reason TEXT);
 """
+SCHEMA_VERSION = 1
 TABLES = ("runs", "run_results", "stages", "decisions", "scores", "deployments")
 
 
@@ -46,6 +47,9 @@ class Ledger:
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        with closing(self._connect()) as db:
+            if db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
+                return  # already set up: readers (API, dashboard, status) write nothing
         with closing(self._connect()) as db, db:
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(SCHEMA)
@@ -58,6 +62,7 @@ class Ledger:
             db.execute("CREATE TRIGGER IF NOT EXISTS runs_no_replace BEFORE INSERT ON runs "
                        "WHEN EXISTS (SELECT 1 FROM runs WHERE run_id = NEW.run_id) "
                        "BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END")
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=30)

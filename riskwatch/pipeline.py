@@ -255,7 +255,7 @@ def _run_locked(cfg: Config, force_retrain: bool, echo: Echo, logger: Any = None
     atomic_write_text(_pending_path(cfg), json.dumps({"run_id": run_id, "hashes": hashes}) + "\n")
     ledger.start_run(run_id, cfg.mode, str(cfg.source), [f.name for f in new_files])
     ctx = RunContext(run_id=run_id, run_dir=run_dir, production_version=production,
-                     redo_hashes=sorted(redo))
+                     redo_hashes=sorted(redo), new_files=[f.as_dict() for f in new_files])
     record: dict[str, Any] = {
         "run_id": run_id, "mode": cfg.mode, "config": str(cfg.source), "started_at": _now(),
         "new_files": [f.name for f in new_files], "production_before": production,

@@ -52,6 +52,7 @@ def evaluate_challenger(registry_path: str, model_version: int | None, champion_
     from pathlib import Path
 
     from riskwatch.decisions import gate
+    from riskwatch.deployment import format_score
     from riskwatch.ingestion import load_table
     from riskwatch.newdata import atomic_write_text
     from riskwatch.registry import Registry
@@ -71,10 +72,10 @@ def evaluate_challenger(registry_path: str, model_version: int | None, champion_
     verdict = gate(metrics["f1"], champion_metrics["f1"] if champion_metrics else None, min_improvement,
                    challenger=model_version, champion=champion_version)
     out = Path(output_model_path)
-    atomic_write_text(out / "latestscore.txt", f"{metrics['f1']}\n")
+    atomic_write_text(out / "latestscore.txt", format_score(metrics["f1"]))
     atomic_write_text(out / "scores.json", json.dumps(
         {"version": model_version, **metrics, "champion_version": champion_version,
          "champion": champion_metrics, "promote": verdict.value, "gate_reason": verdict.reason},
         indent=1) + "\n")
     return {"version": model_version, "metrics": metrics, "champion_metrics": champion_metrics,
-            "promote": verdict.value, "gate_reason": verdict.reason, "test": test}
+            "promote": verdict.value, "gate_reason": verdict.reason}

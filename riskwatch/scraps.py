@@ -24,7 +24,7 @@ def _import_scrapbook():
     return scrapbook
 
 
-def _plain(value: Any) -> Any:
+def to_plain(value: Any) -> Any:
     """JSON-safe copy: numpy scalars, paths and the like become plain Python values."""
     def default(obj: Any) -> Any:
         if hasattr(obj, "tolist"):  # numpy arrays and scalars alike
@@ -40,7 +40,7 @@ def glue(name: str, value: Any) -> None:
     """
     if value is None:
         return  # scrapbook refuses null; an absent scrap reads back as None via dict.get
-    value = _plain(value)
+    value = to_plain(value)
     scrapbook = _import_scrapbook()
     # scrapbook's json encoder parses strings as JSON text, so plain strings go as text.
     scrapbook.glue(name, value, encoder="text" if isinstance(value, str) else "json")

@@ -22,6 +22,7 @@ class RunContext:
     run_dir: Path
     production_version: int | None = None
     redo_hashes: list[str] = field(default_factory=list)
+    new_files: list[dict[str, Any]] = field(default_factory=list)  # hashed by the runner already
     score_history: list[float] = field(default_factory=list)
     model_version: int | None = None
     outcome: str = ""
@@ -52,7 +53,8 @@ class Stage:
 def _ingestion(cfg: Config, ctx: RunContext) -> dict[str, Any]:
     return {"input_folder": str(cfg.input_folder_path), "output_folder": str(cfg.output_folder_path),
             "quarantine_folder": str(cfg.quarantine_folder_path), "batch_path": str(ctx.batch_path),
-            "run_id": ctx.run_id, "redo_hashes": ctx.redo_hashes, **cfg.schema.as_params()}
+            "run_id": ctx.run_id, "redo_hashes": ctx.redo_hashes, "known_files": ctx.new_files,
+            **cfg.schema.as_params()}
 
 
 def _drift(cfg: Config, ctx: RunContext) -> dict[str, Any]:

@@ -81,7 +81,7 @@ def train_and_register(finaldata_path: str, record_path: str, registry_path: str
     import shutil
     from pathlib import Path
 
-    from riskwatch.newdata import file_sha256
+    from riskwatch.newdata import atomic_write_text, file_sha256
     from riskwatch.registry import Registry
 
     from riskwatch.ingestion import read_table
@@ -107,7 +107,7 @@ def train_and_register(finaldata_path: str, record_path: str, registry_path: str
     tmp = out / ".trainedmodel.pkl.tmp"
     shutil.copyfile(registry.check(version), tmp)
     tmp.replace(out / "trainedmodel.pkl")
-    (out / "model_version.json").write_text(json.dumps({"version": version}) + "\n")
+    atomic_write_text(out / "model_version.json", json.dumps({"version": version}) + "\n")
     return version, model, data
 
 

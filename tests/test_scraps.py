@@ -9,7 +9,7 @@ import nbformat
 import papermill
 from nbformat.v4 import new_code_cell, new_notebook
 
-from riskwatch.scraps import _plain, read_scraps
+from riskwatch.scraps import to_plain, read_scraps
 
 
 def test_values_round_trip_through_a_kernel(tmp_path: Path) -> None:
@@ -27,8 +27,8 @@ def test_values_round_trip_through_a_kernel(tmp_path: Path) -> None:
     assert "nothing" not in scraps  # None is not glued; readers use .get()
 
 
-def test_plain_makes_numpy_values_json_safe() -> None:
+def test_to_plain_makes_numpy_values_json_safe() -> None:
     import numpy as np
 
-    assert _plain({"a": np.arange(3), "b": np.bool_(True), "p": Path("/x")}) == {
+    assert to_plain({"a": np.arange(3), "b": np.bool_(True), "p": Path("/x")}) == {
         "a": [0, 1, 2], "b": True, "p": "/x"}

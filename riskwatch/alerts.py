@@ -7,9 +7,10 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
+
+from riskwatch.clock import now_iso
 
 EVENTS = ("drift", "deploy", "reject", "failure")
 
@@ -41,7 +42,7 @@ class Alerts:
         if not self.enabled or event not in self.events:
             return False
         message = {"source": "riskwatch", "event": event, "run_id": run_id, "text": text,
-                   "at": datetime.now(timezone.utc).isoformat(timespec="seconds"), **details}
+                   "at": now_iso(), **details}
         return self._deliver(message)
 
     def _deliver(self, message: dict[str, Any]) -> bool:

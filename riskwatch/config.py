@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+from riskwatch import layout
+
 BASELINE_PATH_KEYS = (
     "input_folder_path",
     "output_folder_path",
@@ -141,28 +143,40 @@ class Config:
 
     @property
     def log_path(self) -> Path:
-        return self.outputs_path / "logs" / "riskwatch.log"
+        return self.outputs_path / layout.LOG
 
     @property
     def runs_path(self) -> Path:
-        return self.outputs_path / "runs"
+        return self.outputs_path / layout.RUNS
 
     @property
     def ledger_path(self) -> Path:
-        return self.outputs_path / "ledger.sqlite"
+        return self.outputs_path / layout.LEDGER
 
     @property
     def lock_path(self) -> Path:
-        return self.outputs_path / "riskwatch.lock"
+        return self.outputs_path / layout.LOCK
+
+    @property
+    def pending_cycle_path(self) -> Path:
+        return self.outputs_path / layout.PENDING_CYCLE
+
+    @property
+    def pending_alerts_path(self) -> Path:
+        return self.outputs_path / layout.PENDING_ALERTS
+
+    @property
+    def kernel_cache_path(self) -> Path:
+        return self.outputs_path / layout.KERNEL_CACHE
 
     @property
     def record_path(self) -> Path:
         """The ingested-files record (JSON, with content hashes)."""
-        return self.output_folder_path / "ingestedfiles.json"
+        return self.output_folder_path / layout.INGESTED_RECORD
 
     @property
     def finaldata_path(self) -> Path:
-        return self.output_folder_path / "finaldata.csv"
+        return self.output_folder_path / layout.FINALDATA
 
     @property
     def notebooks_path(self) -> Path:

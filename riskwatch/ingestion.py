@@ -9,13 +9,13 @@ from __future__ import annotations
 import json
 import shutil
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
 
+from riskwatch.clock import now_iso
 from riskwatch.config import Schema
 from riskwatch.newdata import InputFile, atomic_write_text, hash_input_files, read_record
 
@@ -135,7 +135,7 @@ def ingest(input_folder: str | Path, output_folder: str | Path, quarantine_folde
     record_path = output_folder / "ingestedfiles.json"
     record = read_record(record_path)
     known = {entry["sha256"]: entry for entry in record}
-    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    now = now_iso()
 
     frames, new_frames, result_files, quarantined, ingested = [], [], [], [], []
     for file in hash_input_files(input_folder, [*record, *known_files]):

@@ -10,9 +10,10 @@ from __future__ import annotations
 import json
 import sqlite3
 from contextlib import closing
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable
+
+from riskwatch.clock import now_iso
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -34,10 +35,6 @@ CREATE TABLE IF NOT EXISTS deployments (
 """
 SCHEMA_VERSION = 1
 TABLES = ("runs", "run_results", "stages", "decisions", "scores", "deployments")
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 class Ledger:
@@ -81,12 +78,12 @@ class Ledger:
 
     # ---- writing -------------------------------------------------------------------------
     def start_run(self, run_id: str, mode: str, config: str, new_files: list[str]) -> None:
-        self._insert("runs", run_id=run_id, started_at=_now(), mode=mode, config=config,
+        self._insert("runs", run_id=run_id, started_at=now_iso(), mode=mode, config=config,
                      new_files=json.dumps(new_files))
 
     def finish_run(self, run_id: str, outcome: str, exit_code: int, summary: str,
                    production_version: int | None) -> None:
-        self._insert("run_results", run_id=run_id, finished_at=_now(), outcome=outcome,
+        self._insert("run_results", run_id=run_id, finished_at=now_iso(), outcome=outcome,
                      exit_code=exit_code, summary=summary, production_version=production_version)
 
     def record_stage(self, run_id: str, stage: str, started_at: str, seconds: float, outcome: str,
@@ -95,17 +92,17 @@ class Ledger:
                      outcome=outcome, notebook=notebook, error=error)
 
     def record_decision(self, run_id: str, name: str, value: Any, reason: str) -> None:
-        self._insert("decisions", run_id=run_id, at=_now(), name=name,
+        self._insert("decisions", run_id=run_id, at=now_iso(), name=name,
                      value=json.dumps(value, default=str), reason=reason)
 
     def record_score(self, run_id: str | None, version: int | None, role: str, dataset: str,
                      metrics: dict[str, Any]) -> None:
-        self._insert("scores", run_id=run_id, at=_now(), version=version, role=role, dataset=dataset,
+        self._insert("scores", run_id=run_id, at=now_iso(), version=version, role=role, dataset=dataset,
                      f1=metrics.get("f1"), metrics=json.dumps(metrics, default=str))
 
     def record_deployment(self, run_id: str | None, action: str, version: int | None,
                           previous_version: int | None, f1: float | None, reason: str) -> None:
-        self._insert("deployments", run_id=run_id, at=_now(), action=action, version=version,
+        self._insert("deployments", run_id=run_id, at=now_iso(), action=action, version=version,
                      previous_version=previous_version, f1=f1, reason=reason)
 
     # ---- reading -------------------------------------------------------------------------

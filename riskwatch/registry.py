@@ -14,25 +14,20 @@ import platform
 import re
 import shutil
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any
 
+from riskwatch import layout
+from riskwatch.clock import now_iso
 from riskwatch.newdata import atomic_write_text, file_sha256
 
 VERSION_DIR = re.compile(r"^v(\d{4,})$")
-ARTIFACT = "model.joblib"
-TRAINING_DATA = "training_data.parquet"
 TRACKED_PACKAGES = ("scikit-learn", "pandas", "numpy", "scipy", "joblib", "riskwatch")
 
 
 class RegistryError(RuntimeError):
     """A version is missing, incomplete or its artifact does not match its hash."""
-
-
-def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 def package_versions() -> dict[str, str]:
@@ -58,7 +53,7 @@ class Registry:
 
     @property
     def pointer_path(self) -> Path:
-        return self.root / "production.json"
+        return self.root / layout.PRODUCTION_POINTER
 
     def versions(self) -> list[int]:
         """Complete versions, oldest first."""
@@ -67,7 +62,7 @@ class Registry:
         found = []
         for child in self.root.iterdir():
             match = VERSION_DIR.match(child.name)
-            if match and (child / "metadata.json").is_file():
+            if match and (child / layout.VERSION_METADATA).is_file():
                 found.append(int(match.group(1)))
         return sorted(found)
 
@@ -81,20 +76,20 @@ class Registry:
         version = (self.versions() or [0])[-1] + 1
         staging = self.root / f".v{version:04d}.partial-{os.getpid()}"
         staging.mkdir()
-        artifact = staging / ARTIFACT
+        artifact = staging / layout.VERSION_ARTIFACT
         joblib.dump(model, artifact)
-        training_data.to_parquet(staging / TRAINING_DATA, index=False)
+        training_data.to_parquet(staging / layout.VERSION_TRAINING_DATA, index=False)
         meta = {
             "version": version,
             "created_at": now_iso(),
-            "artifact": ARTIFACT,
+            "artifact": layout.VERSION_ARTIFACT,
             "artifact_sha256": file_sha256(artifact),
             "training_rows": int(len(training_data)),
             "packages": package_versions(),
             **info,
         }
-        atomic_write_text(staging / "metadata.json", json.dumps(meta, indent=1, default=str) + "\n")
-        atomic_write_text(staging / "status.json", json.dumps(
+        atomic_write_text(staging / layout.VERSION_METADATA, json.dumps(meta, indent=1, default=str) + "\n")
+        atomic_write_text(staging / layout.VERSION_STATUS, json.dumps(
             {"status": "candidate", "reason": "trained, not yet scored", "at": meta["created_at"]}) + "\n")
         _fsync_dir(staging)
         os.rename(staging, self.path(version))  # the version appears complete or not at all
@@ -112,13 +107,13 @@ class Registry:
         return removed
 
     def write_metrics(self, version: int, metrics: dict[str, Any]) -> None:
-        atomic_write_text(self.path(version) / "metrics.json", json.dumps(metrics, indent=1) + "\n")
+        atomic_write_text(self.path(version) / layout.VERSION_METRICS, json.dumps(metrics, indent=1) + "\n")
 
     def set_status(self, version: int, status: str, reason: str, **extra: Any) -> None:
         """Mark a version ``candidate``, ``accepted`` or ``rejected``, with the reason in words."""
         if status not in ("candidate", "accepted", "rejected"):
             raise ValueError(f"unknown status {status!r}")
-        atomic_write_text(self.path(version) / "status.json",
+        atomic_write_text(self.path(version) / layout.VERSION_STATUS,
                           json.dumps({"status": status, "reason": reason, "at": now_iso(), **extra}) + "\n")
 
     def set_production(self, version: int, run_id: str, action: str = "deploy") -> dict[str, Any]:
@@ -148,19 +143,19 @@ class Registry:
 
     def metadata(self, version: int) -> dict[str, Any]:
         try:
-            return json.loads((self.path(version) / "metadata.json").read_text(encoding="utf-8"))
+            return json.loads((self.path(version) / layout.VERSION_METADATA).read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise RegistryError(f"model version {version} is not in the registry ({self.root})") from None
 
     def metrics(self, version: int) -> dict[str, Any] | None:
         try:
-            return json.loads((self.path(version) / "metrics.json").read_text(encoding="utf-8"))
+            return json.loads((self.path(version) / layout.VERSION_METRICS).read_text(encoding="utf-8"))
         except FileNotFoundError:
             return None
 
     def status(self, version: int) -> dict[str, Any]:
         try:
-            return json.loads((self.path(version) / "status.json").read_text(encoding="utf-8"))
+            return json.loads((self.path(version) / layout.VERSION_STATUS).read_text(encoding="utf-8"))
         except FileNotFoundError:
             return {"status": "unknown", "reason": "no status recorded"}
 
@@ -187,7 +182,7 @@ class Registry:
         return joblib.load(self.check(version))
 
     def training_data_path(self, version: int) -> Path:
-        return self.path(version) / TRAINING_DATA
+        return self.path(version) / layout.VERSION_TRAINING_DATA
 
 
 def _fsync_dir(path: Path) -> None:

@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 from riskwatch.newdata import file_sha256
-from riskwatch.registry import ARTIFACT, TRAINING_DATA, Registry, RegistryError
+from riskwatch.layout import VERSION_ARTIFACT as ARTIFACT, VERSION_TRAINING_DATA as TRAINING_DATA
+from riskwatch.registry import Registry, RegistryError
 from unit_helpers import SCHEMA, clients, fit
 
 FEATURES = list(SCHEMA.features)

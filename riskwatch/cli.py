@@ -146,7 +146,7 @@ def dashboard(cfg, port: int) -> int:
     import os
     import subprocess
 
-    from riskwatch.pipeline import kernel_environment
+    from riskwatch.executor import kernel_environment
 
     notebook = cfg.notebooks_path / "dashboard.ipynb"
     kernel_environment(cfg)

@@ -1,13 +1,12 @@
 """The two decisions a cycle makes, in words a person can read:
-retrain or not (from data drift and score drift), and deploy the challenger or keep the champion."""
+retrain or not (from data drift and score drift), and deploy the challenger or keep the champion.
+Pure and light (standard library only): verdicts and numbers in, a :class:`Decision` with its
+reasons out."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Mapping, Sequence
-
-from riskwatch.config import Schema
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -65,30 +64,3 @@ def gate(challenger_f1: float, champion_f1: float | None, min_improvement: float
     return Decision(False, (f"keep {old}: {new} scored test F1 {challenger_f1:.4f}, below {old}'s "
                             f"{champion_f1:.4f}" + (f" + {min_improvement}" if min_improvement else "")
                             + "; the new model stays in the registry, rejected",))
-
-
-def check_batch(reference_path: str | Path, current_path: str | Path, schema: Schema,
-                policy: Mapping[str, Any], model: Any | None, recorded_score: float | None,
-                score_history: Sequence[float], score_rule: str, min_history: int,
-                retrain_on: str) -> dict[str, Any]:
-    """Data drift (reference = the deployed model's training data, current = the new batch),
-    score drift (the deployed model's F1 on the new batch) and the retrain decision."""
-    import pandas as pd
-
-    from riskwatch.drift import DriftPolicy, data_drift, score_drift
-    from riskwatch.scoring import score_model
-
-    reference = pd.read_parquet(reference_path)
-    current = pd.read_parquet(current_path)
-    report = data_drift(reference, current, schema.numeric_features, schema.categorical_features,
-                        DriftPolicy.from_mapping(policy))
-    batch_metrics = score_model(model, current, schema) if model is not None else None
-    if batch_metrics is not None:
-        sdrift = score_drift(batch_metrics["f1"], recorded_score, list(score_history), score_rule,
-                             min_history=min_history)
-        score_flag, score_reason, sdict = sdrift.drifted, sdrift.reason, sdrift.to_dict()
-    else:
-        score_flag, score_reason, sdict = None, "no deployed model to score", None
-    decision = decide_retrain(report.drifted, score_flag, retrain_on, report.verdict, score_reason)
-    return {"data_drift": report, "score_drift": sdict, "batch_metrics": batch_metrics,
-            "retrain": decision, "reference": reference, "current": current}

@@ -15,7 +15,14 @@ from typing import Any, Sequence
 import pandas as pd
 
 from riskwatch.config import Schema
+from riskwatch.drift.data import data_drift
+from riskwatch.drift.policy import DriftPolicy
+from riskwatch.ledger import Ledger
+from riskwatch.metrics import predict_risk
+from riskwatch.newdata import atomic_write_text
+from riskwatch.registry import Registry
 from riskwatch.scraps import to_plain
+from riskwatch.tables import load_table
 
 OFFLINE = "latest version unknown (offline)"
 
@@ -120,8 +127,6 @@ def dependency_check(index_url: str | None = None, timeout: float = 3.0,
 def stage_timings(ledger_path: str | Path, run_id: str, stages: Sequence[str] = ("ingestion", "training"),
                   history: int = 20) -> dict[str, Any]:
     """This run's stage timings and the recent history of the named stages, from the ledger."""
-    from riskwatch.ledger import Ledger
-
     ledger = Ledger(ledger_path)
     return {
         "this_run": {row["stage"]: row["seconds"] for row in ledger.stages(run_id)},
@@ -131,13 +136,10 @@ def stage_timings(ledger_path: str | Path, run_id: str, stages: Sequence[str] = 
 
 def run_diagnostics(finaldata_path: str | Path, test_data_path: str | Path, registry_path: str | Path,
                     ledger_path: str | Path, run_id: str, schema: Schema, drift_policy: dict[str, Any],
-                    index_url: str | None = None, dependency_timeout: float = 3.0) -> dict[str, Any]:
-    """Everything the diagnostics stage reports, for the model in production now."""
-    from riskwatch.drift import DriftPolicy, data_drift
-    from riskwatch.ingestion import load_table
-    from riskwatch.registry import Registry
-    from riskwatch.scoring import predict_risk
-
+                    index_url: str | None = None, dependency_timeout: float = 3.0,
+                    diagnostics_path: str | Path | None = None) -> dict[str, Any]:
+    """Everything the diagnostics stage reports, for the model in production now; also written to
+    ``diagnostics_path`` when given."""
     data = pd.read_csv(finaldata_path, dtype={schema.id_column: "string"})
     registry = Registry(Path(registry_path))
     version = registry.production_version()
@@ -158,4 +160,7 @@ def run_diagnostics(finaldata_path: str | Path, test_data_path: str | Path, regi
         result["drift"] = report.to_dict()
     else:
         result["predictions"], result["drift"] = [], None
-    return to_plain(result)
+    result = to_plain(result)
+    if diagnostics_path is not None:
+        atomic_write_text(diagnostics_path, json.dumps(result, indent=1))
+    return result

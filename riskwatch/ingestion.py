@@ -12,21 +12,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-import numpy as np
 import pandas as pd
 
+from riskwatch import layout
 from riskwatch.clock import now_iso
 from riskwatch.config import Schema
 from riskwatch.newdata import InputFile, atomic_write_text, hash_input_files, read_record
-
-
-# What pandas reads as missing by default. The id column is exempt: a client may be called "null".
-NA_TOKENS = ["", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
-             "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"]
-
-
-class ValidationError(ValueError):
-    """A data file does not match the schema; the message says how."""
+from riskwatch.tables import ValidationError, drop_duplicates_exact, read_table
 
 
 @dataclass
@@ -44,68 +36,6 @@ class IngestionResult:
     @property
     def n_duplicates(self) -> int:
         return self.n_rows_read - self.n_rows
-
-
-def read_table(path: str | Path, schema: Schema) -> pd.DataFrame:
-    """Read and validate one CSV against ``schema``; raise :class:`ValidationError` saying what is wrong."""
-    path = Path(path)
-    try:
-        na_values = {c: NA_TOKENS for c in (*schema.features, schema.target)}
-        na_values[schema.id_column] = [""]
-        frame = pd.read_csv(path, dtype={schema.id_column: "string"}, skipinitialspace=True,
-                            keep_default_na=False, na_values=na_values)
-    except pd.errors.EmptyDataError:
-        raise ValidationError("the file is empty") from None
-    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
-        raise ValidationError(f"not a readable CSV: {str(exc).strip().splitlines()[0]}") from None
-    frame.columns = [str(c).strip() for c in frame.columns]
-    missing = [c for c in schema.columns if c not in frame.columns]
-    if missing:
-        raise ValidationError(f"missing column(s): {', '.join(missing)} "
-                              f"(found: {', '.join(map(str, frame.columns))})")
-    if frame.empty:
-        raise ValidationError("the file has a header but no rows")
-    frame = frame[list(schema.columns)].copy()
-    if frame[schema.id_column].isna().any():
-        raise ValidationError(f"{int(frame[schema.id_column].isna().sum())} row(s) without "
-                              f"'{schema.id_column}'")
-    for column in schema.numeric_features:
-        frame[column] = _to_numeric(frame[column], column)
-    for column in schema.categorical_features:
-        frame[column] = as_categorical(frame[column])
-    target = _to_numeric(frame[schema.target], schema.target)
-    bad = ~target.isin([0, 1])
-    if bad.any():
-        example = frame.loc[bad, schema.target].iloc[0]
-        raise ValidationError(f"'{schema.target}' must be 0 or 1 in every row; "
-                              f"{int(bad.sum())} row(s) are not (e.g. {example!r})")
-    frame[schema.target] = target.astype("int64")
-    return frame
-
-
-def coerce_numeric(values: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """(float-or-int values, mask of entries that are present but not finite numbers).
-
-    inf counts as bad: it is "numeric" to pandas but poisons training for the whole batch.
-    """
-    converted = pd.to_numeric(values, errors="coerce")
-    bad = (converted.isna() & values.notna()) | converted.isin([np.inf, -np.inf])
-    return converted, bad
-
-
-def as_categorical(values: pd.Series) -> pd.Series:
-    """Text with NaN for blanks: scikit-learn's imputers do not understand pd.NA."""
-    text = values.astype("string")
-    return text.astype(object).where(text.notna(), np.nan)
-
-
-def _to_numeric(values: pd.Series, column: str) -> pd.Series:
-    converted, bad = coerce_numeric(values)
-    if bad.any():
-        example = values[bad].iloc[0]
-        raise ValidationError(f"column '{column}' must be numeric; {int(bad.sum())} value(s) are not "
-                              f"(e.g. {example!r})")
-    return converted
 
 
 def quarantine(file: InputFile, reason: str, quarantine_folder: Path, run_id: str) -> dict[str, Any]:
@@ -132,7 +62,7 @@ def ingest(input_folder: str | Path, output_folder: str | Path, quarantine_folde
     redo = set(redo_hashes)
     output_folder, quarantine_folder = Path(output_folder), Path(quarantine_folder)
     output_folder.mkdir(parents=True, exist_ok=True)
-    record_path = output_folder / "ingestedfiles.json"
+    record_path = output_folder / layout.INGESTED_RECORD
     record = read_record(record_path)
     known = {entry["sha256"]: entry for entry in record}
     now = now_iso()
@@ -167,7 +97,7 @@ def ingest(input_folder: str | Path, output_folder: str | Path, quarantine_folde
     merged = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
     del frames  # the merged copy is all we need; halves peak memory at scale
     final = drop_duplicates_exact(merged)
-    finaldata_path = output_folder / "finaldata.csv"
+    finaldata_path = output_folder / layout.FINALDATA
     _atomic_csv(final, finaldata_path)
 
     batch_written = None
@@ -190,7 +120,7 @@ def ingest(input_folder: str | Path, output_folder: str | Path, quarantine_folde
     atomic_write_text(record_path, json.dumps({"files": new_record, "finaldata": finaldata_info},
                                               indent=1) + "\n")
     # The baseline's record: one ingested file name per line.
-    atomic_write_text(output_folder / "ingestedfiles.txt",
+    atomic_write_text(output_folder / layout.INGESTED_LIST,
                       "".join(f"{e['name']}\n" for e in new_record if e.get("status") == "ingested"))
 
     return IngestionResult(
@@ -199,23 +129,6 @@ def ingest(input_folder: str | Path, output_folder: str | Path, quarantine_folde
         n_rows_read=len(merged), n_rows=len(final),
         n_batch_rows=0 if batch is None else len(batch),
     )
-
-
-def drop_duplicates_exact(frame: pd.DataFrame) -> pd.DataFrame:
-    """``frame.drop_duplicates(ignore_index=True)``, same rows in the same order, faster.
-
-    Rows are hashed (vectorised); only rows whose hash occurs more than once — every true
-    duplicate and its first occurrence, plus any hash collision — go through pandas' exact
-    comparison, so a collision can never drop a distinct row.
-    """
-    if len(frame) < 100_000:
-        return frame.drop_duplicates(ignore_index=True)
-    hashes = pd.util.hash_pandas_object(frame, index=False)
-    candidates = hashes.duplicated(keep=False).to_numpy()
-    drop = np.zeros(len(frame), dtype=bool)
-    if candidates.any():
-        drop[np.flatnonzero(candidates)] = frame[candidates].duplicated().to_numpy()
-    return frame[~drop].reset_index(drop=True)
 
 
 def _atomic_csv(frame: pd.DataFrame, path: Path) -> None:
@@ -252,14 +165,3 @@ def _write_csv_arrow(frame: pd.DataFrame, path: Path) -> bool:
     return True
 
 
-def load_table(path: str | Path, schema: Schema) -> pd.DataFrame:
-    """Read a table the pipeline wrote (CSV or Parquet), or every CSV of a folder, validated."""
-    path = Path(path)
-    if path.is_dir():
-        files = sorted(path.glob("*.csv"))
-        if not files:
-            raise ValidationError(f"no CSV files in {path}")
-        return pd.concat([read_table(f, schema) for f in files], ignore_index=True)
-    if path.suffix == ".parquet":
-        return pd.read_parquet(path)
-    return read_table(path, schema)

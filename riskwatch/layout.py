@@ -53,6 +53,11 @@ CRON_LOG = "logs/cron.log"
 KERNEL_CACHE = ".cache"                  # IPYTHONDIR and MPLCONFIGDIR for kernels under cron
 
 
+def latest_score_text(f1: float) -> str:
+    """The content of the baseline's ``latestscore.txt``: the bare F1 number."""
+    return f"{f1}\n"
+
+
 @dataclass(frozen=True)
 class RunFolder:
     """The files of one run, under ``outputs/runs/<run id>``."""

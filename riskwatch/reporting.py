@@ -1,108 +1,10 @@
-"""The manager's report: figures and tables for notebook 06, and its export to HTML and PDF.
-
-PDF needs no TeX and downloads nothing: nbconvert renders HTML (code hidden, glue cells removed)
-and a system Chromium prints it to an A4 PDF. Without Chromium the HTML is still written and the
-caller is told exactly what to install.
-"""
+"""The manager's report: figures and tables for notebook 06 (and the dashboard)."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--no-pdf-header-footer")
-PRINT_CSS = """<style>
-@page { size: A4; margin: 14mm 12mm; }
-body { font-family: "DejaVu Sans", Arial, sans-serif; font-size: 10.5pt; }
-.jp-OutputArea-output img { max-width: 100%; height: auto; }
-table.dataframe { font-size: 8pt; border-collapse: collapse; }
-table.dataframe td { white-space: normal; }
-table.dataframe td, table.dataframe th { padding: 2px 6px; }
-h1 { page-break-before: avoid; } h2 { page-break-after: avoid; margin-top: 1.2em; }
-.jp-OutputPrompt, .jp-InputPrompt { display: none; }
-</style>"""
-INSTALL_HINT = ("no Chromium found for the PDF report: install it (Debian/Ubuntu: "
-                "`apt-get install chromium`), or set RISKWATCH_CHROMIUM or report.chromium in "
-                "config.json to its path; the HTML report was written")
-
-
-@dataclass
-class ExportResult:
-    html: Path
-    pdf: Path | None
-    message: str
-
-
-def find_chromium(configured: str | None = None) -> str | None:
-    """Chromium from config, then $RISKWATCH_CHROMIUM, then the usual command names."""
-    for candidate in (configured, os.environ.get("RISKWATCH_CHROMIUM")):
-        if candidate:
-            found = shutil.which(candidate) or (candidate if Path(candidate).is_file() else None)
-            if found:
-                return found
-    for name in CHROMIUM_NAMES:
-        found = shutil.which(name)
-        if found:
-            return found
-    return None
-
-
-def notebook_to_html(notebook_path: Path, html_path: Path, title: str = "riskwatch report") -> Path:
-    """Render an executed notebook as a report: no code, no prompts, glue cells removed."""
-    import nbformat
-    from nbconvert import HTMLExporter
-    from nbconvert.preprocessors import TagRemovePreprocessor
-    from traitlets.config import Config as TraitletsConfig
-
-    config = TraitletsConfig()
-    config.TagRemovePreprocessor.remove_cell_tags = ("remove_cell",)
-    config.TagRemovePreprocessor.remove_input_tags = ("hide_input",)
-    config.TagRemovePreprocessor.enabled = True
-    exporter = HTMLExporter(config=config, template_name="lab", exclude_input=True,
-                            exclude_input_prompt=True, exclude_output_prompt=True)
-    exporter.register_preprocessor(TagRemovePreprocessor(config=config), enabled=True)
-    notebook = nbformat.read(notebook_path, as_version=4)
-    body, _ = exporter.from_notebook_node(notebook, resources={"metadata": {"name": title}})
-    body = body.replace("</head>", PRINT_CSS + "</head>", 1)
-    html_path.parent.mkdir(parents=True, exist_ok=True)
-    html_path.write_text(body, encoding="utf-8")
-    return html_path
-
-
-def html_to_pdf(html_path: Path, pdf_path: Path, chromium: str, timeout: float = 120) -> Path:
-    """Print an HTML file to PDF with headless Chromium (fresh profile, no network chatter)."""
-    with tempfile.TemporaryDirectory(prefix="riskwatch-chromium-") as profile:
-        tmp_pdf = pdf_path.with_name(f".{pdf_path.name}.tmp")
-        command = [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}",
-                   f"--print-to-pdf={tmp_pdf}", html_path.resolve().as_uri()]
-        completed = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
-        if completed.returncode != 0 or not tmp_pdf.exists() or tmp_pdf.stat().st_size == 0:
-            raise RuntimeError(f"Chromium could not print the report (exit {completed.returncode}): "
-                               f"{completed.stderr.strip()[-500:]}")
-        tmp_pdf.replace(pdf_path)
-    return pdf_path
-
-
-def export_report(notebook_path: Path, out_dir: Path, stem: str = "report",
-                  chromium: str | None = None) -> ExportResult:
-    """Write ``stem``.html and, when Chromium is available, ``stem``.pdf into ``out_dir``."""
-    html = notebook_to_html(notebook_path, out_dir / f"{stem}.html")
-    browser = find_chromium(chromium)
-    if browser is None:
-        return ExportResult(html, None, INSTALL_HINT)
-    pdf = html_to_pdf(html, out_dir / f"{stem}.pdf", browser)
-    return ExportResult(html, pdf, f"report written: {html} and {pdf}")
-
-
-# ---- figures and tables for notebook 06 -------------------------------------------------------
 
 def confusion_matrix_figure(matrix: Sequence[Sequence[int]], title: str):
     import matplotlib.pyplot as plt

@@ -1,43 +1,19 @@
-"""Scoring: F1 (the baseline's figure) plus precision, recall, ROC AUC and the confusion matrix."""
+"""The scoring stage's file work (notebook 03): score the new version and the champion on the
+test data, apply the gate, and write the scores where the baseline and the registry keep them."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pandas as pd
-from sklearn.metrics import confusion_matrix, f1_score, precision_score, recall_score, roc_auc_score
-from sklearn.pipeline import Pipeline
-
+from riskwatch import layout
 from riskwatch.config import Schema
-
-
-def predict_risk(model: Pipeline, data: pd.DataFrame, schema: Schema) -> pd.DataFrame:
-    """Per client: id, predicted class and attrition probability."""
-    features = data[list(schema.features)]
-    probability = model.predict_proba(features)[:, list(model.classes_).index(1)]
-    return pd.DataFrame({
-        schema.id_column: data[schema.id_column].to_numpy(),
-        "predicted": model.predict(features).astype(int),
-        "probability": probability,
-    })
-
-
-def score_model(model: Pipeline, data: pd.DataFrame, schema: Schema) -> dict[str, Any]:
-    """Metrics of ``model`` on labelled ``data``; ROC AUC is None when only one class is present."""
-    y_true = data[schema.target].to_numpy()
-    predictions = predict_risk(model, data, schema)
-    y_pred = predictions["predicted"].to_numpy()
-    both_classes = len(np.unique(y_true)) == 2
-    return {
-        "f1": float(f1_score(y_true, y_pred, zero_division=0)),
-        "precision": float(precision_score(y_true, y_pred, zero_division=0)),
-        "recall": float(recall_score(y_true, y_pred, zero_division=0)),
-        "roc_auc": float(roc_auc_score(y_true, predictions["probability"])) if both_classes else None,
-        "n": int(len(y_true)),
-        "positives": int(y_true.sum()),
-        "confusion_matrix": confusion_matrix(y_true, y_pred, labels=[0, 1]).tolist(),
-    }
+from riskwatch.decisions import gate
+from riskwatch.metrics import score_model
+from riskwatch.newdata import atomic_write_text
+from riskwatch.registry import Registry
+from riskwatch.tables import load_table
 
 
 def evaluate_challenger(registry_path: str, model_version: int | None, champion_version: int | None,
@@ -48,15 +24,6 @@ def evaluate_challenger(registry_path: str, model_version: int | None, champion_
     Writes the baseline's ``latestscore.txt`` and a ``scores.json`` with every metric into
     ``output_model_path``, and the metrics into the registry version.
     """
-    import json
-    from pathlib import Path
-
-    from riskwatch.decisions import gate
-    from riskwatch.deployment import format_score
-    from riskwatch.ingestion import load_table
-    from riskwatch.newdata import atomic_write_text
-    from riskwatch.registry import Registry
-
     registry = Registry(Path(registry_path))
     if model_version is None:
         versions = registry.versions()
@@ -72,8 +39,8 @@ def evaluate_challenger(registry_path: str, model_version: int | None, champion_
     verdict = gate(metrics["f1"], champion_metrics["f1"] if champion_metrics else None, min_improvement,
                    challenger=model_version, champion=champion_version)
     out = Path(output_model_path)
-    atomic_write_text(out / "latestscore.txt", format_score(metrics["f1"]))
-    atomic_write_text(out / "scores.json", json.dumps(
+    atomic_write_text(out / layout.LATEST_SCORE, layout.latest_score_text(metrics["f1"]))
+    atomic_write_text(out / layout.SCORES, json.dumps(
         {"version": model_version, **metrics, "champion_version": champion_version,
          "champion": champion_metrics, "promote": verdict.value, "gate_reason": verdict.reason},
         indent=1) + "\n")

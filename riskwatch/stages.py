@@ -1,116 +1,138 @@
-"""The pipeline on one screen: each stage's name, notebook and the parameters it receives.
+"""The pipeline on one screen: the stage list is the one source of the cycle's flow.
 
-Parameters are plain values derived from the one :class:`Config` and the run's context, so a
-notebook never reads ``config.json`` itself. Adding a stage is a line here plus a notebook;
-*when* a stage runs is decided in :mod:`riskwatch.pipeline` from the scraps of earlier stages.
+Each stage says its notebook, when it runs, which parameters it takes (from config or from the
+cycle so far), the scraps it must glue, what it reads and writes, and what its scraps mean
+(``then``: state for later stages, events for the recorder). The runner loops over ``STAGES``;
+adding a stage is one entry here plus a notebook.
+
+Parameter sources are written as ``"config.<attribute>[.<key>]"`` or ``"run.<attribute>"`` (an
+attribute of :class:`~riskwatch.cycle.CycleState`) and resolved to plain JSON values.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
+from riskwatch import cycle
 from riskwatch.config import Config
+from riskwatch.cycle import ALWAYS, DEPLOY, MODEL_AND_NEW_ROWS, RETRAIN, TRAINED, CycleState, Decide, When
+from riskwatch.events import ReportExported
+from riskwatch.report_export import export_cycle_report
+
+def export_report(cfg: Config, state: CycleState, notebook: Path) -> list:
+    """The executed report notebook to HTML and PDF (see :mod:`riskwatch.report_export`)."""
+    exported = export_cycle_report(notebook, state.run_dir, bool(cfg.report["pdf"]),
+                                   cfg.report["chromium"] or None, cfg.output_model_path)
+    return [ReportExported(exported["html"], exported["pdf"], exported["message"])]
 
 
-@dataclass
-class RunContext:
-    """What a run knows so far; filled in as stages glue their scraps."""
-
-    run_id: str
-    run_dir: Path
-    production_version: int | None = None
-    redo_hashes: list[str] = field(default_factory=list)
-    new_files: list[dict[str, Any]] = field(default_factory=list)  # hashed by the runner already
-    score_history: list[float] = field(default_factory=list)
-    model_version: int | None = None
-    outcome: str = ""
-    decisions: dict[str, Any] = field(default_factory=dict)
-    drift_check: dict[str, Any] | None = None
-    scraps: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-    @property
-    def batch_path(self) -> Path:
-        return self.run_dir / "batch.parquet"
-
-    @property
-    def diagnostics_path(self) -> Path:
-        return self.run_dir / "diagnostics.json"
-
-
-Params = Callable[[Config, RunContext], dict[str, Any]]
+SCHEMA = {"id_column": "config.schema.id_column", "numeric_features": "config.schema.numeric_features",
+          "categorical_features": "config.schema.categorical_features", "target": "config.schema.target"}
 
 
 @dataclass(frozen=True)
 class Stage:
     name: str
-    notebook: str
-    parameters: Params
+    notebook: str                       # a name in the notebooks folder, or an absolute path
     purpose: str
+    runs_when: When | Decide
+    parameters: Mapping[str, str]       # notebook parameter -> "config.…" or "run.…"
+    scraps: tuple[str, ...] = ()        # glued by every successful run (besides stage_finished)
+    reads: tuple[str, ...] = ()         # in words, for the README's stage table
+    writes: tuple[str, ...] = ()
+    then: Callable[[CycleState, dict[str, Any]], list] = cycle.nothing
+    after: Callable[[Config, CycleState, Path], list] | None = None  # file work on the executed notebook
+
+    def notebook_path(self, notebooks_folder: Path) -> Path:
+        path = Path(self.notebook)
+        return path if path.is_absolute() else notebooks_folder / path
+
+    def resolve(self, cfg: Config, state: CycleState) -> dict[str, Any]:
+        """The notebook's parameters as plain values."""
+        return {name: resolve(source, cfg, state) for name, source in self.parameters.items()}
 
 
-def _ingestion(cfg: Config, ctx: RunContext) -> dict[str, Any]:
-    return {"input_folder": str(cfg.input_folder_path), "output_folder": str(cfg.output_folder_path),
-            "quarantine_folder": str(cfg.quarantine_folder_path), "batch_path": str(ctx.batch_path),
-            "run_id": ctx.run_id, "redo_hashes": ctx.redo_hashes, "known_files": ctx.new_files,
-            **cfg.schema.as_params()}
+def resolve(source: str, cfg: Config, state: CycleState) -> Any:
+    """``"config.decision.score_rule"`` → ``cfg.decision["score_rule"]``, as a JSON value."""
+    root, _, path = source.partition(".")
+    if root not in ("config", "run") or not path:
+        raise ValueError(f"parameter source {source!r} must start with 'config.' or 'run.'")
+    value: Any = cfg if root == "config" else state
+    for part in path.split("."):
+        value = value[part] if isinstance(value, Mapping) else getattr(value, part)
+    return plain(value)
 
 
-def _drift(cfg: Config, ctx: RunContext) -> dict[str, Any]:
-    return {"registry_path": str(cfg.registry_path), "deployed_version": ctx.production_version,
-            "current_path": str(ctx.batch_path), "drift_policy": dict(cfg.drift),
-            "score_history": ctx.score_history, "score_rule": cfg.decision["score_rule"],
-            "min_history": cfg.decision["min_history"], "retrain_on": cfg.decision["retrain_on"],
-            **cfg.schema.as_params()}
+def plain(value: Any) -> Any:
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, Mapping):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    return value
 
 
-def _training(cfg: Config, ctx: RunContext) -> dict[str, Any]:
-    return {"finaldata_path": str(cfg.finaldata_path), "record_path": str(cfg.record_path),
-            "registry_path": str(cfg.registry_path), "output_model_path": str(cfg.output_model_path),
-            "run_id": ctx.run_id, "estimator": cfg.model.estimator,
-            "estimator_params": dict(cfg.model.params), "scale_numeric": cfg.model.scale_numeric,
-            **cfg.schema.as_params()}
+STAGES: tuple[Stage, ...] = (
+    Stage("ingestion", "01_ingestion.ipynb", "validate, merge and de-duplicate the input files", ALWAYS,
+          {"input_folder": "config.input_folder_path", "output_folder": "config.output_folder_path",
+           "quarantine_folder": "config.quarantine_folder_path", "batch_path": "run.batch_path",
+           "run_id": "run.run_id", "redo_hashes": "run.redo_hashes", "known_files": "run.new_files", **SCHEMA},
+          scraps=cycle.INGESTION_SUMMARY, reads=("input folder", "ingested-files record"),
+          writes=("finaldata.csv", "ingested-files record", "batch.parquet", "quarantine"), then=cycle.ingested),
+    Stage("drift", "01b_drift.ipynb", "compare the new data with the deployed model's training data",
+          MODEL_AND_NEW_ROWS,
+          {"registry_path": "config.registry_path", "deployed_version": "run.production_version",
+           "current_path": "run.batch_path", "drift_policy": "config.drift", "score_history": "run.score_history",
+           "score_rule": "config.decision.score_rule", "min_history": "config.decision.min_history",
+           "retrain_on": "config.decision.retrain_on", **SCHEMA},
+          scraps=("data_drift", "retrain", "retrain_reasons"), reads=("batch.parquet", "registry"),
+          then=cycle.drift_checked),
+    Stage("training", "02_training.ipynb", "fit a new model on finaldata", RETRAIN,
+          {"finaldata_path": "config.finaldata_path", "record_path": "config.record_path",
+           "registry_path": "config.registry_path", "output_model_path": "config.output_model_path",
+           "run_id": "run.run_id", "estimator": "config.model.estimator", "estimator_params": "config.model.params",
+           "scale_numeric": "config.model.scale_numeric", **SCHEMA},
+          scraps=("model_version", "n_train_rows"), reads=("finaldata.csv", "ingested-files record"),
+          writes=("registry version", "trainedmodel.pkl"), then=cycle.trained),
+    Stage("scoring", "03_scoring.ipynb", "score the new model and apply the gate", TRAINED,
+          {"registry_path": "config.registry_path", "model_version": "run.model_version",
+           "champion_version": "run.production_version", "test_data_path": "config.test_data_path",
+           "output_model_path": "config.output_model_path", "min_improvement": "config.decision.min_improvement",
+           **SCHEMA},
+          scraps=("model_version", "metrics", "promote", "gate_reason"), reads=("test data", "registry"),
+          writes=("version metrics", "latestscore.txt", "scores.json"), then=cycle.scored),
+    Stage("deployment", "04_deployment.ipynb", "put the new model into production", DEPLOY,
+          {"registry_path": "config.registry_path", "model_version": "run.model_version",
+           "prod_deployment_path": "config.prod_deployment_path", "run_id": "run.run_id"},
+          scraps=("deployed_version",), reads=("registry",),
+          writes=("production pointer", "production folder"), then=cycle.deployed),
+    Stage("diagnostics", "05_diagnostics.ipynb", "diagnose data and model, check dependencies", ALWAYS,
+          {"finaldata_path": "config.finaldata_path", "test_data_path": "config.test_data_path",
+           "registry_path": "config.registry_path", "ledger_path": "config.ledger_path", "run_id": "run.run_id",
+           "diagnostics_path": "run.diagnostics_path", "drift_policy": "config.drift",
+           "index_url": "config.report.index_url", "dependency_timeout": "config.report.dependency_timeout",
+           **SCHEMA},
+          scraps=("diagnostics_path",), reads=("finaldata.csv", "test data", "registry", "ledger"),
+          writes=("diagnostics.json",)),
+    Stage("reporting", "06_reporting.ipynb", "write the report", ALWAYS,
+          {"run_id": "run.run_id", "mode": "config.mode", "outcome": "run.outcome",
+           "decisions": "run.decision_record", "drift_check": "run.drift_check",
+           "registry_path": "config.registry_path", "ledger_path": "config.ledger_path",
+           "diagnostics_path": "run.diagnostics_path", "test_data_path": "config.test_data_path",
+           "output_model_path": "config.output_model_path", "candidate_version": "run.model_version", **SCHEMA},
+          reads=("diagnostics.json", "registry", "ledger", "test data"),
+          writes=("report.html", "report.pdf", "summary_report.pdf", "confusionmatrix.png"),
+          after=export_report),
+)
 
 
-def _scoring(cfg: Config, ctx: RunContext) -> dict[str, Any]:
-    return {"registry_path": str(cfg.registry_path), "model_version": ctx.model_version,
-            "champion_version": ctx.production_version, "test_data_path": str(cfg.test_data_path),
-            "output_model_path": str(cfg.output_model_path),
-            "min_improvement": cfg.decision["min_improvement"], **cfg.schema.as_params()}
-
-
-def _deployment(cfg: Config, ctx: RunContext) -> dict[str, Any]:
-    return {"registry_path": str(cfg.registry_path), "model_version": ctx.model_version,
-            "prod_deployment_path": str(cfg.prod_deployment_path), "run_id": ctx.run_id}
-
-
-def _diagnostics(cfg: Config, ctx: RunContext) -> dict[str, Any]:
-    return {"finaldata_path": str(cfg.finaldata_path), "test_data_path": str(cfg.test_data_path),
-            "registry_path": str(cfg.registry_path), "ledger_path": str(cfg.ledger_path),
-            "run_id": ctx.run_id, "diagnostics_path": str(ctx.diagnostics_path),
-            "drift_policy": dict(cfg.drift), "index_url": cfg.report["index_url"],
-            "dependency_timeout": float(cfg.report["dependency_timeout"]), **cfg.schema.as_params()}
-
-
-def _reporting(cfg: Config, ctx: RunContext) -> dict[str, Any]:
-    return {"run_id": ctx.run_id, "mode": cfg.mode, "outcome": ctx.outcome, "decisions": ctx.decisions,
-            "drift_check": ctx.drift_check, "registry_path": str(cfg.registry_path),
-            "ledger_path": str(cfg.ledger_path), "diagnostics_path": str(ctx.diagnostics_path),
-            "test_data_path": str(cfg.test_data_path), "output_model_path": str(cfg.output_model_path),
-            "candidate_version": ctx.model_version, **cfg.schema.as_params()}
-
-
-INGESTION = Stage("ingestion", "01_ingestion.ipynb", _ingestion,
-                  "validate, merge and de-duplicate the input files")
-DRIFT = Stage("drift", "01b_drift.ipynb", _drift,
-              "compare the new data with the deployed model's training data")
-TRAINING = Stage("training", "02_training.ipynb", _training, "fit a new model on finaldata")
-SCORING = Stage("scoring", "03_scoring.ipynb", _scoring, "score the new model and apply the gate")
-DEPLOYMENT = Stage("deployment", "04_deployment.ipynb", _deployment, "put the new model into production")
-
-DIAGNOSTICS = Stage("diagnostics", "05_diagnostics.ipynb", _diagnostics,
-                    "diagnose data and model, check dependencies")
-REPORTING = Stage("reporting", "06_reporting.ipynb", _reporting, "write the report")
-
-STAGES: tuple[Stage, ...] = (INGESTION, DRIFT, TRAINING, SCORING, DEPLOYMENT, DIAGNOSTICS, REPORTING)
+def stage_table(stages: tuple[Stage, ...] = STAGES) -> str:
+    """The README's "How it fits together" table, generated from the stage list."""
+    rows = ["| stage | notebook | runs when | reads | writes |", "|---|---|---|---|---|"]
+    for stage in stages:
+        rows.append(f"| {stage.name} | `{stage.notebook}` | {stage.runs_when.says} | "
+                    f"{', '.join(stage.reads) or '—'} | {', '.join(stage.writes) or '—'} |")
+    return "\n".join(rows)

@@ -8,16 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from riskwatch.deployment import (
-    INFO_FILE,
-    MODEL_FILE,
-    RECORD_FILE,
-    SCORE_FILE,
-    accept_and_deploy,
-    deploy_version,
-    format_score,
-    sync_production_folder,
-)
+from riskwatch.deployment import deploy_to_production, deploy_version, sync_production_folder
+from riskwatch.layout import DEPLOYMENT_INFO as INFO_FILE
+from riskwatch.layout import INGESTED_LIST as RECORD_FILE
+from riskwatch.layout import LATEST_SCORE as SCORE_FILE
+from riskwatch.layout import TRAINED_MODEL as MODEL_FILE
+from riskwatch.layout import latest_score_text as format_score
 from riskwatch.newdata import file_sha256
 from riskwatch.registry import Registry, RegistryError
 from unit_helpers import clients, fit
@@ -124,21 +120,22 @@ def test_sync_refuses_a_tampered_registry_artifact(registry: Registry, tmp_path:
     assert not (prod / MODEL_FILE).exists()
 
 
-def test_accept_and_deploy_marks_and_deploys_the_newest(registry: Registry, tmp_path: Path) -> None:
+def test_deploy_to_production_deploys_the_newest_and_leaves_status_to_the_recorder(
+        registry: Registry, tmp_path: Path) -> None:
     prod = tmp_path / "prod"
-    pointer = accept_and_deploy(registry.root, None, prod, "run-7")
+    pointer = deploy_to_production(registry.root, None, prod, "run-7")
     assert pointer["version"] == 2 == registry.production_version()
-    assert registry.status(2)["status"] == "accepted" and registry.status(2)["run_id"] == "run-7"
-    assert registry.status(1)["status"] == "candidate"
+    assert registry.production()["run_id"] == "run-7"
+    assert registry.status(2)["status"] == registry.status(1)["status"] == "candidate"
     assert file_sha256(prod / MODEL_FILE) == registry.metadata(2)["artifact_sha256"]
-    accept_and_deploy(registry.root, 1, prod, "run-8")
+    deploy_to_production(registry.root, 1, prod, "run-8")
     assert registry.production()["previous_version"] == 2
     assert file_sha256(prod / MODEL_FILE) == registry.metadata(1)["artifact_sha256"]
 
 
-def test_accept_and_deploy_needs_a_model(tmp_path: Path) -> None:
+def test_deploy_to_production_needs_a_model(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="no model in the registry"):
-        accept_and_deploy(tmp_path / "registry", None, tmp_path / "prod", "run-1")
+        deploy_to_production(tmp_path / "registry", None, tmp_path / "prod", "run-1")
 
 
 def test_unscored_version_does_not_inherit_the_previous_score(registry: Registry, tmp_path: Path, models) -> None:

@@ -10,7 +10,8 @@ import pytest
 
 from conftest import REPO
 from riskwatch.config import load_config
-from riskwatch.stages import STAGES, RunContext
+from riskwatch.cycle import CycleState
+from riskwatch.stages import STAGES
 
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
 
@@ -41,7 +42,7 @@ def test_runner_parameters_match_the_notebook(stage, tmp_path: Path) -> None:
     analyst's defaults cover everything the runner sets."""
     declared = set(papermill.inspect_notebook(str(REPO / "notebooks" / stage.notebook)))
     cfg = load_config(REPO / "config.json")
-    passed = set(stage.parameters(cfg, RunContext(run_id="x", run_dir=tmp_path)))
+    passed = set(stage.resolve(cfg, CycleState(run_id="x", run_dir=tmp_path)))
     assert passed == declared
 
 

@@ -1,57 +1,8 @@
-"""Report export: HTML always, PDF through the system Chromium, clear advice without one."""
+"""riskwatch.reporting: the report's figures and tables."""
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-from pathlib import Path
-
-import nbformat
-import papermill
-import pytest
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
-
-from riskwatch.reporting import INSTALL_HINT, drift_table, export_report, find_chromium
-
-
-@pytest.fixture
-def executed(tmp_path: Path) -> Path:
-    glue = new_code_cell("from riskwatch.scraps import glue\nglue('hidden', 1)")
-    glue.metadata["tags"] = ["remove_cell"]
-    notebook = new_notebook(cells=[
-        new_markdown_cell("# Quarterly attrition report"),
-        new_code_cell("import pandas as pd\npd.DataFrame({'feature': ['lastmonth_activity'], 'verdict': ['DRIFT']})"),
-        glue,
-    ], metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
-    source, out = tmp_path / "in.ipynb", tmp_path / "out.ipynb"
-    nbformat.write(notebook, source)
-    papermill.execute_notebook(str(source), str(out), kernel_name="python3", progress_bar=False)
-    return out
-
-
-def test_html_hides_code_and_glue(executed: Path, tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setenv("PATH", "/nonexistent")
-    monkeypatch.delenv("RISKWATCH_CHROMIUM", raising=False)
-    result = export_report(executed, tmp_path / "out", "report")
-    assert result.pdf is None and result.message == INSTALL_HINT
-    assert "apt-get install chromium" in result.message
-    html = result.html.read_text()
-    assert "Quarterly attrition report" in html and "lastmonth_activity" in html
-    assert "import pandas" not in html and "scrapbook" not in html
-
-
-@pytest.mark.skipif(find_chromium() is None or shutil.which("pdftotext") is None,
-                    reason="needs chromium and poppler-utils (make test installs them as root)")
-def test_pdf_through_system_chromium(executed: Path, tmp_path: Path) -> None:
-    result = export_report(executed, tmp_path / "out", "report")
-    assert result.pdf is not None and result.pdf.read_bytes().startswith(b"%PDF")
-    text = subprocess.run(["pdftotext", str(result.pdf), "-"], capture_output=True, text=True,
-                          check=True).stdout
-    assert "Quarterly attrition report" in text and "DRIFT" in text
-    assert "import pandas" not in text
-    info = subprocess.run(["pdfinfo", str(result.pdf)], capture_output=True, text=True, check=True).stdout
-    assert "(A4)" in info
-    assert "riskwatch report" in info  # the document title, not "Notebook"
+from riskwatch.reporting import drift_table
 
 
 def test_drift_table_is_readable() -> None:

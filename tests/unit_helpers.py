@@ -60,3 +60,37 @@ def write_json(path: Path, data) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=1))
     return path
+
+
+# ---- small CSV rows shared by the ingestion and tables tests
+GOOD1 = [["aaaa", 10, 120, 3, 0], ["bbbb", 20, 240, 4, 1], ["cccc", 30, 360, 5, 0],
+         ["dddd", 40, 480, 6, 1], ["eeee", 50, 600, 7, 0]]
+# two rows repeat rows of GOOD1 exactly, one shares only the id (a different row)
+GOOD2 = [["bbbb", 20, 240, 4, 1], ["eeee", 50, 600, 7, 0], ["aaaa", 11, 120, 3, 0], ["ffff", 60, 720, 8, 1]]
+GOOD3 = [["gggg", 70, 840, 9, 1], ["cccc", 30, 360, 5, 0], ["hhhh", 80, 960, 10, 0]]
+
+
+def as_rows(frame: pd.DataFrame) -> set[tuple]:
+    return {tuple(r) for r in frame[COLUMNS].astype(str).itertuples(index=False)}
+
+
+def rows_set(rows: list[list]) -> set[tuple]:
+    return {tuple(str(v) for v in r) for r in rows}
+
+
+def region_frame(n: int, seed: int) -> pd.DataFrame:
+    """Attrition driven by a categorical column: 'north' leaves, 'south' stays (mostly)."""
+    rng = np.random.default_rng(seed)
+    region = rng.choice(["north", "south", "east"], n)
+    p = np.where(region == "north", 0.85, np.where(region == "south", 0.1, 0.4))
+    return pd.DataFrame({"corporation": [f"c{i:04d}" for i in range(n)],
+                         "lastmonth_activity": rng.normal(100, 10, n),
+                         "region": region,
+                         "exited": (rng.random(n) < p).astype(int)})
+
+
+def expected_retrain(data, score, rule) -> bool:
+    """What decide_retrain must answer for two drift verdicts under a retrain_on rule."""
+    yes = {"data": data is True, "score": score is True}
+    return {"either": yes["data"] or yes["score"], "both": yes["data"] and yes["score"],
+            "data": yes["data"], "score": yes["score"]}[rule]

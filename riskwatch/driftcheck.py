@@ -1,0 +1,30 @@
+"""The drift stage's file work (notebook 01b): read the deployed model, its training data and the
+new batch, and assess the batch against them (:func:`riskwatch.assessment.assess_batch`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import pandas as pd
+
+from riskwatch.config import Schema
+from riskwatch.assessment import assess_batch
+from riskwatch.registry import Registry
+
+
+def check_deployed_model(registry_path: str | Path, deployed_version: int | None, current_path: str | Path,
+                         schema: Schema, policy: Mapping[str, Any], score_history: Sequence[float],
+                         score_rule: str, min_history: int, retrain_on: str) -> dict[str, Any]:
+    """The assessment of the batch at ``current_path`` for ``deployed_version`` (default: the
+    version in production), with the two frames compared, for plotting."""
+    registry = Registry(Path(registry_path))
+    version = deployed_version if deployed_version is not None else registry.production_version()
+    if version is None:
+        raise RuntimeError("no model is deployed yet: run training, scoring and deployment first")
+    reference = pd.read_parquet(registry.training_data_path(version))
+    current = pd.read_parquet(current_path)
+    recorded_f1 = (registry.metrics(version) or {}).get("f1")
+    assessment = assess_batch(reference, current, schema, policy, registry.load_model(version), recorded_f1,
+                              score_history, score_rule, min_history, retrain_on)
+    return {**assessment, "version": version, "reference": reference, "current": current}

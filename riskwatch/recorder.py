@@ -1,0 +1,192 @@
+"""The one place that writes down what a cycle did: ledger rows, alerts, log lines, console lines,
+registry status transitions, the unfinished-cycle marker and ``run.json``.
+
+The cycle loop calls :meth:`Recorder.record` with the events of :mod:`riskwatch.events`;
+notebooks and domain functions only return results.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any, Callable
+
+from riskwatch import events as ev
+from riskwatch.alerts import Alerts
+from riskwatch.clock import now_iso
+from riskwatch.config import Config
+from riskwatch.layout import RunFolder
+from riskwatch.ledger import Ledger
+from riskwatch.logs import get_logger, log
+from riskwatch.newdata import atomic_write_text
+from riskwatch.registry import Registry
+
+Echo = Callable[[str], None]
+
+
+class Recorder:
+    def __init__(self, cfg: Config, echo: Echo = print):
+        self.cfg, self.echo = cfg, echo
+        self.logger = get_logger(cfg.log_path, int(cfg.logging["max_bytes"]), int(cfg.logging["backups"]))
+        self.registry = Registry(cfg.registry_path)
+        self.alerts = Alerts(dict(cfg.alerts), cfg.pending_alerts_path, self.note)
+        self.run_id: str | None = None
+        self.record_: dict[str, Any] = {}
+        self._ledger: Ledger | None = None
+
+    @property
+    def ledger(self) -> Ledger:
+        if self._ledger is None:  # opened on first write: a tick with nothing new creates nothing
+            self._ledger = Ledger(self.cfg.ledger_path)
+        return self._ledger
+
+    # ---- lines ---------------------------------------------------------------------------------
+    def note(self, message: str, stage: str = "-", level: int = logging.INFO) -> None:
+        """A line for the log only."""
+        log(self.logger, message.strip(), run_id=self.run_id or "-", stage=stage, level=level)
+
+    def say(self, message: str, stage: str = "-", level: int = logging.INFO) -> None:
+        """A line for the console and the log."""
+        self.echo(message)
+        self.note(message, stage, level)
+
+    # ---- the unfinished-cycle marker -------------------------------------------------------------
+    def pending(self) -> dict[str, Any] | None:
+        """The marker of a cycle that started but did not finish (killed or failed)."""
+        return read_pending(self.cfg)
+
+    # ---- events --------------------------------------------------------------------------------
+    def record(self, *events: Any) -> None:
+        for event in events:
+            getattr(self, f"_on_{type(event).__name__}")(event)
+
+    def _on_RunStarted(self, e: ev.RunStarted) -> None:
+        self.run_id = e.run_id
+        atomic_write_text(self.cfg.pending_cycle_path,
+                          json.dumps({"run_id": e.run_id, "hashes": list(e.hashes)}) + "\n")
+        self.ledger.start_run(e.run_id, self.cfg.mode, str(self.cfg.source), list(e.new_files))
+        self.record_ = {"run_id": e.run_id, "mode": self.cfg.mode, "config": str(self.cfg.source),
+                        "started_at": now_iso(), "new_files": list(e.new_files),
+                        "production_before": e.production_version, "stages": [], "decisions": {}}
+        if e.redo_of:
+            self.record_["redo_of"] = e.redo_of
+            self.say(f"redoing the unfinished cycle {e.redo_of}", level=logging.WARNING)
+        self.say(f"riskwatch run {e.run_id} ({self.cfg.mode}): {len(e.new_files)} new file(s) in "
+                 f"{self.cfg.input_folder_path}")
+
+    def _on_StageStarted(self, e: ev.StageStarted) -> None:
+        self.say(f"  → {e.stage:<11} {e.purpose} …", e.stage)
+
+    def _on_StageEnded(self, e: ev.StageEnded) -> None:
+        self.ledger.record_stage(self.run_id, e.stage, e.started_at, e.seconds,
+                                 "failed" if e.error else "ok", e.notebook, e.error)
+        entry = {"name": e.stage, "notebook": e.notebook, "outcome": "failed" if e.error else "ok",
+                 "seconds": round(e.seconds, 2)}
+        if e.error:
+            self.record_["stages"].append({**entry, "error": e.error})
+            self.say(f"    FAILED: {e.error}", e.stage, logging.ERROR)
+        else:
+            self.record_["stages"].append(entry)
+            self.say(f"    done in {e.seconds:.1f} s", e.stage)
+
+    def _on_Ingested(self, e: ev.Ingested) -> None:
+        self.record_["ingestion"] = dict(e.summary)
+
+    def _on_DriftChecked(self, e: ev.DriftChecked) -> None:
+        self.record_["drift"] = {"data": e.data, "score": e.score}
+
+    def _on_DriftDetected(self, e: ev.DriftDetected) -> None:
+        self.alerts.send("drift", self.run_id, e.text, retrain=e.retrain, data_drift=e.verdict)
+
+    def _on_Decided(self, e: ev.Decided) -> None:
+        self.record_["decisions"][e.name] = e.decision.to_dict()
+        self.ledger.record_decision(self.run_id, e.name, e.decision.value, e.decision.reason)
+
+    def _on_Trained(self, e: ev.Trained) -> None:
+        self.note(f"trained v{e.version} on {e.rows} rows", "training")
+
+    def _on_Scored(self, e: ev.Scored) -> None:
+        self.ledger.record_score(self.run_id, e.version, e.role, e.dataset, e.metrics)
+
+    def _on_Deployed(self, e: ev.Deployed) -> None:
+        f1 = e.metrics.get("f1")
+        self.registry.set_status(e.version, "accepted", "passed the champion/challenger gate", run_id=self.run_id)
+        self.ledger.record_deployment(self.run_id, "deploy", e.version, e.previous_version, f1, e.reason)
+        self.ledger.record_score(self.run_id, e.version, "production", "test", e.metrics)
+        self.alerts.send("deploy", self.run_id, f"v{e.version} deployed: {e.reason}", version=e.version,
+                         previous_version=e.previous_version, f1=f1)
+
+    def _on_Rejected(self, e: ev.Rejected) -> None:
+        self.registry.set_status(e.version, "rejected", e.reason, f1=e.f1, champion_f1=e.champion_f1)
+        self.ledger.record_deployment(self.run_id, "reject", e.version, e.production_version, e.f1, e.reason)
+        self.alerts.send("reject", self.run_id, f"v{e.version} rejected: {e.reason}", version=e.version,
+                         production_version=e.production_version, f1=e.f1)
+
+    def _on_RolledBack(self, e: ev.RolledBack) -> None:
+        self.ledger.record_deployment(None, "rollback", e.version, e.previous_version, e.f1, e.reason)
+        self.note(e.reason, level=logging.WARNING)
+
+    def _on_ReportExported(self, e: ev.ReportExported) -> None:
+        self.record_["report"] = {"html": e.html, "pdf": e.pdf, "message": e.message}
+        if e.pdf is None and e.html is not None and not e.message.startswith("PDF disabled"):
+            self.say(f"    {e.message}", "reporting", logging.WARNING)
+        elif e.html is None:
+            self.say(f"    {e.message}", "reporting", logging.ERROR)
+
+    def _on_Failed(self, e: ev.Failed) -> None:
+        self.record_["error"] = {"stage": e.stage, "reason": e.reason, "notebook": e.notebook}
+        self.alerts.send("failure", self.run_id, f"riskwatch run {self.run_id} failed in {e.stage}: {e.reason}",
+                         stage=e.stage, notebook=e.notebook)
+
+    # ---- the end of a run ----------------------------------------------------------------------
+    def finish(self, run_dir: Path, outcome: str, exit_code: int, model_version: int | None) -> str:
+        """Write ``run.json`` and the ledger's result row; clear the marker of a finished cycle."""
+        record = self.record_
+        record.update(finished_at=now_iso(), outcome=outcome, exit_code=exit_code,
+                      production_after=self.registry.production_version(), model_version=model_version)
+        record["summary"] = summarize(record, self.registry)
+        atomic_write_text(RunFolder(run_dir).record, json.dumps(record, indent=1, default=str) + "\n")
+        self.ledger.finish_run(self.run_id, outcome, exit_code, record["summary"], record["production_after"])
+        if exit_code == 0:
+            self.cfg.pending_cycle_path.unlink(missing_ok=True)
+        return record["summary"]
+
+
+def read_pending(cfg: Config) -> dict[str, Any] | None:
+    try:
+        return json.loads(cfg.pending_cycle_path.read_text(encoding="utf-8"))
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+
+
+def summarize(record: dict[str, Any], registry: Registry) -> str:
+    """A few lines a person reads at the end of a run (and finds again in run.json)."""
+    lines = [f"run {record['run_id']} ({record['mode']}): {record['outcome']}"]
+    ing = record.get("ingestion") or {}
+    if ing:
+        quarantined = ing.get("quarantined") or []
+        lines.append(f"  data: {len(ing.get('new_files') or [])} new file(s), {ing.get('n_batch_rows')} new rows, "
+                     f"finaldata {ing.get('n_rows')} rows"
+                     + (f"; quarantined: {', '.join(quarantined)}" if quarantined else ""))
+    for name, decision in record.get("decisions", {}).items():
+        lines.append(f"  {name}: " + "; ".join(decision["reasons"]))
+    if record.get("error"):
+        err = record["error"]
+        lines.append(f"  FAILED in {err['stage']}: {err['reason']}")
+        lines.append(f"  partial notebook: {err['notebook']}")
+    after = record.get("production_after")
+    if after is not None:
+        f1 = (registry.metrics(after) or {}).get("f1")
+        lines.append(f"  production: v{after}" + (f" (test F1 {f1:.4f})" if f1 is not None else ""))
+    else:
+        lines.append("  production: no model deployed")
+    report = record.get("report") or {}
+    if report.get("pdf") or report.get("html"):
+        lines.append(f"  report: {report.get('pdf') or report.get('html')}")
+    if report and not report.get("pdf"):
+        lines.append(f"  note: {report.get('message')}")
+    timings = ", ".join(f"{s['name']} {s.get('seconds', 0):.1f}s" for s in record.get("stages", []))
+    if timings:
+        lines.append(f"  stages: {timings}")
+    return "\n".join(lines)

@@ -2,7 +2,8 @@
 
 Every mistake becomes a :class:`ConfigError` that names the key, so nobody has to read a
 traceback from deep inside a notebook to learn that a path is misspelt. Standard library
-only: the cron tick loads the config before it knows whether there is anything to do.
+only (the drift policy it validates with is too): the cron tick loads the config before it knows
+whether there is anything to do.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from riskwatch import layout
+from riskwatch.drift.policy import DriftPolicy, DriftPolicyError
 
 BASELINE_PATH_KEYS = (
     "input_folder_path",
@@ -24,18 +26,8 @@ BASELINE_PATH_KEYS = (
 EXTRA_PATH_KEYS = ("quarantine_folder_path", "registry_path", "outputs_path")
 PATH_KEYS = BASELINE_PATH_KEYS + EXTRA_PATH_KEYS
 
-# Defaults a user gets by leaving a section out. Drift defaults follow the common drift tools.
-DEFAULT_DRIFT: dict[str, Any] = {
-    "small_sample_max_rows": 1000,
-    "p_value_threshold": 0.05,
-    "ks_min_distinct": 6,
-    "wasserstein_threshold": 0.1,
-    "jensenshannon_threshold": 0.1,
-    "psi_bins": 10,
-    "psi_bands": [0.1, 0.25],
-    "drift_share": 0.5,
-    "min_rows": 10,
-}
+# Defaults a user gets by leaving a section out. The drift policy owns its defaults and its rules.
+DEFAULT_DRIFT: dict[str, Any] = DriftPolicy.defaults()
 DEFAULT_DECISION: dict[str, Any] = {
     "retrain_on": "either",        # data drift or score drift
     "score_rule": "parametric",    # raw | parametric | nonparametric
@@ -284,29 +276,18 @@ def _alerts(raw: Any, source: Path) -> dict[str, Any]:
     return alerts
 
 
-def _check_drift(drift: Mapping[str, Any], source: Path) -> None:
-    """Ranges the drift statistics need, checked here so a bad value never reaches a notebook."""
-    def fail(key: str, why: str) -> None:
-        raise ConfigError(f"drift.{key}", why, source)
-
-    for key in ("small_sample_max_rows", "ks_min_distinct", "psi_bins", "min_rows"):
-        if not isinstance(drift[key], int) or isinstance(drift[key], bool):
-            fail(key, f"must be a whole number, got {drift[key]!r}")
-    if drift["small_sample_max_rows"] < 0:
-        fail("small_sample_max_rows", "must be 0 or more")
-    if drift["ks_min_distinct"] < 2 or drift["psi_bins"] < 2:
-        fail("ks_min_distinct" if drift["ks_min_distinct"] < 2 else "psi_bins", "must be at least 2")
-    if drift["min_rows"] < 1:
-        fail("min_rows", "must be at least 1")
-    if not 0 < drift["p_value_threshold"] < 1:
-        fail("p_value_threshold", "must be between 0 and 1")
-    for key in ("wasserstein_threshold", "jensenshannon_threshold"):
-        if drift[key] <= 0:
-            fail(key, "must be positive")
-    bands = drift["psi_bands"]
-    if len(bands) != 2 or not all(isinstance(b, (int, float)) and not isinstance(b, bool) for b in bands) \
-            or not 0 < bands[0] < bands[1]:
-        fail("psi_bands", f"must be two increasing positive numbers, e.g. [0.1, 0.25], got {bands!r}")
+def _drift(raw: Any, source: Path) -> dict[str, Any]:
+    """The drift section merged with its defaults, validated by the drift policy's own rules, so a
+    value the statistics cannot use never reaches a notebook."""
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError("drift", "must be an object", source)
+    try:
+        DriftPolicy.from_mapping(raw)
+    except DriftPolicyError as exc:
+        raise ConfigError(f"drift.{exc.key}", exc.why, source) from None
+    return {**DEFAULT_DRIFT, **raw}
 
 
 def load_config(path: str | Path = "config.json", mode: str | None = None) -> Config:
@@ -370,10 +351,7 @@ def load_config(path: str | Path = "config.json", mode: str | None = None) -> Co
         raise ConfigError("decision.retrain_on", f"must be one of {', '.join(RETRAIN_ON)}", source)
     if decision["score_rule"] not in SCORE_RULES:
         raise ConfigError("decision.score_rule", f"must be one of {', '.join(SCORE_RULES)}", source)
-    drift = _merge_section(DEFAULT_DRIFT, raw.get("drift"), "drift", source)
-    if not 0 < drift["drift_share"] <= 1:
-        raise ConfigError("drift.drift_share", "must be in (0, 1]", source)
-    _check_drift(drift, source)
+    drift = _drift(raw.get("drift"), source)
 
     return Config(
         source=source,

@@ -18,6 +18,7 @@ from riskwatch.config import (
     ConfigError,
     load_config,
 )
+from riskwatch.drift.policy import DriftPolicy, DriftPolicyError
 from unit_helpers import REPO
 
 REPO_CONFIG = REPO / "config.json"
@@ -69,8 +70,6 @@ def test_repo_config_production_mode_overrides_only_its_paths() -> None:
 
 def test_drift_section_is_accepted_by_the_drift_policy() -> None:
     """The config's drift keys and the drift module's policy fields must agree."""
-    from riskwatch.drift import DriftPolicy
-
     policy = DriftPolicy.from_mapping(load_config(REPO_CONFIG).drift)
     assert policy.p_value_threshold == repo_raw()["drift"]["p_value_threshold"]
     assert policy.psi_bands == tuple(repo_raw()["drift"]["psi_bands"])
@@ -280,26 +279,65 @@ def test_config_error_is_a_value_error() -> None:
     assert str(error) == "config key 'a.b': is wrong"
 
 
-# ---- known gaps ----------------------------------------------------------------------------
+# ---- the drift section follows the drift policy's rules --------------------------------------
 
 @pytest.mark.parametrize("key,value", [
     ("p_value_threshold", 5),
     ("min_rows", 2.5),
+    ("min_rows", True),
     ("psi_bands", [0.25, 0.1]),
+    ("psi_bands", [0, 0.1]),
+    ("psi_bands", [0.1]),
+    ("jensenshannon_threshold", 1.5),
     ("small_sample_max_rows", -1),
+    ("numeric_method", "nope"),
+    ("numeric_method", "chi2"),
+    ("categorical_method", "ks"),
+    ("wasserstein_treshold", 0.2),
 ])
 def test_drift_values_the_drift_policy_refuses_are_config_errors(tmp_path: Path, key: str, value) -> None:
-    from riskwatch.drift import DriftPolicy
-
+    """One set of rules: load_config refuses exactly what DriftPolicy refuses, with its words."""
     raw = repo_raw()
     raw["drift"][key] = value
-    path = write(tmp_path, raw)
-    try:
-        cfg = load_config(path)
-    except ConfigError as exc:
-        assert exc.key == f"drift.{key}"
-        return
-    # Only reached while the bug is present: show where the mistake surfaces instead.
-    with pytest.raises(ValueError):
-        DriftPolicy.from_mapping(cfg.drift)
-    pytest.fail(f"load_config accepted drift.{key}={value!r}, which DriftPolicy refuses")
+    with pytest.raises(DriftPolicyError) as refused:
+        DriftPolicy.from_mapping(raw["drift"])
+    with pytest.raises(ConfigError) as caught:
+        load_config(write(tmp_path, raw))
+    assert refused.value.key == key
+    assert caught.value.key == f"drift.{key}"
+    assert caught.value.why == refused.value.why
+
+
+def test_unknown_drift_method_names_the_key_and_the_choices(tmp_path: Path) -> None:
+    raw = repo_raw()
+    raw["drift"]["numeric_method"] = "kolmogorov"
+    with pytest.raises(ConfigError) as caught:
+        load_config(write(tmp_path, raw))
+    assert caught.value.key == "drift.numeric_method"
+    assert "auto, ks, wasserstein_norm" in caught.value.why and "'kolmogorov'" in caught.value.why
+
+
+def test_drift_section_is_a_plain_dict_with_the_policy_defaults(tmp_path: Path) -> None:
+    raw = repo_raw()
+    raw["drift"] = {"numeric_method": "ks", "psi_bands": [0.2, 0.3]}
+    cfg = load_config(write(tmp_path, raw))
+    assert cfg.drift == {**DriftPolicy.defaults(), "numeric_method": "ks", "psi_bands": [0.2, 0.3]}
+    assert DEFAULT_DRIFT == DriftPolicy.defaults() and DEFAULT_DRIFT["psi_bands"] == [0.1, 0.25]
+    assert json.loads(json.dumps(cfg.drift)) == cfg.drift  # goes to notebooks as a parameter
+
+
+def test_configured_numeric_method_overrides_auto_for_a_large_reference(tmp_path: Path) -> None:
+    np = pytest.importorskip("numpy")
+    pd = pytest.importorskip("pandas")
+    stats = pytest.importorskip("scipy.stats")
+    from riskwatch.drift.data import data_drift
+
+    raw = repo_raw()
+    raw["drift"]["numeric_method"] = "ks"
+    policy = DriftPolicy.from_mapping(load_config(write(tmp_path, raw)).drift)
+    rng = np.random.default_rng(0)
+    ref, cur = pd.DataFrame({"x": rng.normal(0, 1, 5000)}), pd.DataFrame({"x": rng.normal(0, 1, 5000)})
+    report = data_drift(ref, cur, ["x"], [], policy)
+    assert report.method_family == "tests" and report.feature("x").method == "ks"
+    assert report.feature("x").p_value == pytest.approx(stats.ks_2samp(ref["x"], cur["x"]).pvalue)
+    assert data_drift(ref, cur, ["x"], []).feature("x").method == "wasserstein_norm"  # auto

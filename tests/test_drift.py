@@ -12,14 +12,11 @@ import pytest
 from scipy import stats
 from scipy.spatial.distance import jensenshannon
 
-from riskwatch.drift import (
-    DataDriftReport,
-    DriftPolicy,
-    ScoreDrift,
-    _wasserstein_sorted,
-    data_drift,
-    score_drift,
-)
+from riskwatch.drift.data import data_drift
+from riskwatch.drift.policy import DriftPolicy
+from riskwatch.drift.report import DataDriftReport
+from riskwatch.drift.score import ScoreDrift, score_drift
+from riskwatch.drift.sorted_arrays import wasserstein_sorted
 
 UDACITY = Path("/work/shared/data/udacity")
 CATEGORIES = np.array(["retail", "finance", "tech", "health", "energy"])
@@ -141,7 +138,7 @@ def test_sorted_wasserstein_equals_scipy_across_blocks(n: int, m: int, chunk: in
     u[: n // 3] = np.round(u[: n // 3])  # ties within and across samples
     v[: m // 3] = np.round(v[: m // 3])
     expected = stats.wasserstein_distance(u, v)
-    assert _wasserstein_sorted(np.sort(u), np.sort(v), chunk=chunk) == pytest.approx(expected, rel=1e-9, abs=1e-12)
+    assert wasserstein_sorted(np.sort(u), np.sort(v), chunk=chunk) == pytest.approx(expected, rel=1e-9, abs=1e-12)
 
 
 def test_jensenshannon_for_categorical_with_and_without_drift() -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -97,7 +96,8 @@ def drift() -> list[Row]:
     ours_t, ours_mem, out = python_measured(f"""
 import sys; sys.path.insert(0, {str(REPO)!r})
 {DRIFT_DATA}
-from riskwatch.drift import DriftPolicy, data_drift
+from riskwatch.drift.data import data_drift
+from riskwatch.drift.policy import DriftPolicy
 start = time.perf_counter()
 report = data_drift(ref, cur, numeric, categorical, DriftPolicy())
 print("SECONDS", time.perf_counter() - start)

@@ -88,7 +88,7 @@ class Recorder:
             self.say(f"    FAILED: {e.error}", e.stage, logging.ERROR)
         else:
             self.record_["stages"].append(entry)
-            self.say(f"    done in {e.seconds:.1f} s", e.stage)
+            self.say(f"    done in {entry['seconds']:.1f} s", e.stage)
 
     def _on_Ingested(self, e: ev.Ingested) -> None:
         self.record_["ingestion"] = dict(e.summary)

@@ -11,11 +11,11 @@ attribute of :class:`~riskwatch.cycle.CycleState`) and resolved to plain JSON va
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from riskwatch import cycle
+from riskwatch import cycle, layout
 from riskwatch.config import Config
 from riskwatch.cycle import ALWAYS, DEPLOY, MODEL_AND_NEW_ROWS, RETRAIN, TRAINED, CycleState, Decide, When
 from riskwatch.events import ReportExported
@@ -81,29 +81,29 @@ STAGES: tuple[Stage, ...] = (
            "quarantine_folder": "config.quarantine_folder_path", "batch_path": "run.batch_path",
            "run_id": "run.run_id", "redo_hashes": "run.redo_hashes", "known_files": "run.new_files", **SCHEMA},
           scraps=cycle.INGESTION_SUMMARY, reads=("input folder", "ingested-files record"),
-          writes=("finaldata.csv", "ingested-files record", "batch.parquet", "quarantine"), then=cycle.ingested),
+          writes=(layout.FINALDATA, "ingested-files record", layout.BATCH, "quarantine"), then=cycle.ingested),
     Stage("drift", "01b_drift.ipynb", "compare the new data with the deployed model's training data",
           MODEL_AND_NEW_ROWS,
           {"registry_path": "config.registry_path", "deployed_version": "run.production_version",
            "current_path": "run.batch_path", "drift_policy": "config.drift", "score_history": "run.score_history",
            "score_rule": "config.decision.score_rule", "min_history": "config.decision.min_history",
            "retrain_on": "config.decision.retrain_on", **SCHEMA},
-          scraps=("data_drift", "retrain", "retrain_reasons"), reads=("batch.parquet", "registry"),
+          scraps=("data_drift", "retrain", "retrain_reasons"), reads=(layout.BATCH, "registry"),
           then=cycle.drift_checked),
     Stage("training", "02_training.ipynb", "fit a new model on finaldata", RETRAIN,
           {"finaldata_path": "config.finaldata_path", "record_path": "config.record_path",
            "registry_path": "config.registry_path", "output_model_path": "config.output_model_path",
            "run_id": "run.run_id", "estimator": "config.model.estimator", "estimator_params": "config.model.params",
            "scale_numeric": "config.model.scale_numeric", **SCHEMA},
-          scraps=("model_version", "n_train_rows"), reads=("finaldata.csv", "ingested-files record"),
-          writes=("registry version", "trainedmodel.pkl"), then=cycle.trained),
+          scraps=("model_version", "n_train_rows"), reads=(layout.FINALDATA, "ingested-files record"),
+          writes=("registry version", layout.TRAINED_MODEL), then=cycle.trained),
     Stage("scoring", "03_scoring.ipynb", "score the new model and apply the gate", TRAINED,
           {"registry_path": "config.registry_path", "model_version": "run.model_version",
            "champion_version": "run.production_version", "test_data_path": "config.test_data_path",
            "output_model_path": "config.output_model_path", "min_improvement": "config.decision.min_improvement",
            **SCHEMA},
           scraps=("model_version", "metrics", "promote", "gate_reason"), reads=("test data", "registry"),
-          writes=("version metrics", "latestscore.txt", "scores.json"), then=cycle.scored),
+          writes=("version metrics", layout.LATEST_SCORE, layout.SCORES), then=cycle.scored),
     Stage("deployment", "04_deployment.ipynb", "put the new model into production", DEPLOY,
           {"registry_path": "config.registry_path", "model_version": "run.model_version",
            "prod_deployment_path": "config.prod_deployment_path", "run_id": "run.run_id"},
@@ -115,16 +115,16 @@ STAGES: tuple[Stage, ...] = (
            "diagnostics_path": "run.diagnostics_path", "drift_policy": "config.drift",
            "index_url": "config.report.index_url", "dependency_timeout": "config.report.dependency_timeout",
            **SCHEMA},
-          scraps=("diagnostics_path",), reads=("finaldata.csv", "test data", "registry", "ledger"),
-          writes=("diagnostics.json",)),
+          scraps=("diagnostics_path",), reads=(layout.FINALDATA, "test data", "registry", "ledger"),
+          writes=(layout.DIAGNOSTICS,)),
     Stage("reporting", "06_reporting.ipynb", "write the report", ALWAYS,
           {"run_id": "run.run_id", "mode": "config.mode", "outcome": "run.outcome",
            "decisions": "run.decision_record", "drift_check": "run.drift_check",
            "registry_path": "config.registry_path", "ledger_path": "config.ledger_path",
            "diagnostics_path": "run.diagnostics_path", "test_data_path": "config.test_data_path",
            "output_model_path": "config.output_model_path", "candidate_version": "run.model_version", **SCHEMA},
-          reads=("diagnostics.json", "registry", "ledger", "test data"),
-          writes=("report.html", "report.pdf", "summary_report.pdf", "confusionmatrix.png"),
+          reads=(layout.DIAGNOSTICS, "registry", "ledger", "test data"),
+          writes=("report.html/.pdf", layout.SUMMARY_REPORT, layout.CONFUSION_MATRIX),
           after=export_report),
 )
 

@@ -10,7 +10,7 @@ import pytest
 
 from riskwatch.ingestion import ingest
 from riskwatch.newdata import file_sha256
-from unit_helpers import GOOD1, GOOD2, GOOD3, SCHEMA, as_rows, rows_set, snapshot, write_rows
+from unit_helpers import COLUMNS, GOOD1, GOOD2, GOOD3, SCHEMA, as_rows, rows_set, snapshot, write_rows
 
 @pytest.fixture
 def layout(tmp_path: Path) -> dict[str, Path]:

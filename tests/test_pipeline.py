@@ -15,7 +15,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from conftest import REPO, RUNNER, last_run, make_project, run_dirs, run_runner, write_config
+from conftest import REPO, RUNNER, last_run, run_dirs, run_runner, write_config
 from riskwatch.config import load_config
 from riskwatch.cycle import ALWAYS
 from riskwatch.ledger import Ledger

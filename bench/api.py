@@ -35,7 +35,7 @@ TARGETS = {"p99_ms_64": 10.0, "rps_64": 1500.0, "upload_s": 3.0}
 def prepare_project(root: Path) -> Path:
     """A project with v1 deployed, made with the functions the stage notebooks call (no kernel)."""
     from riskwatch.config import load_config
-    from riskwatch.pipeline import train_and_deploy_in_process
+    from riskwatch.inprocess import train_and_deploy_in_process
 
     for part in ("practicedata", "testdata"):
         shutil.copytree(REPO / "data" / part, root / "data" / part)

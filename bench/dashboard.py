@@ -27,7 +27,7 @@ def main() -> None:
     from playwright.sync_api import sync_playwright
 
     from api import free_port, prepare_project
-    from riskwatch.reporting import find_chromium
+    from riskwatch.report_export import find_chromium
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)

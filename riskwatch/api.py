@@ -8,14 +8,10 @@ fails in between. Only registry artifacts whose SHA-256 matches their metadata a
 
 from __future__ import annotations
 
-import io
 import json
-import math
 import threading
-from pathlib import Path
 from typing import Any, Optional
 
-import numpy as np
 import pandas as pd
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
@@ -24,11 +20,16 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from riskwatch.config import Config, Schema
-from riskwatch.ingestion import as_categorical, coerce_numeric
+from riskwatch.records import RecordError, RecordErrorKind, frame_from_json, read_csv_bytes, validate_frame
 from riskwatch.registry import Registry, RegistryError
+from riskwatch.runs import latest_diagnostics
 from riskwatch.serving import compile_scorer
 
 BIG_BATCH = 20_000  # rows above which scoring leaves the event loop for a worker thread
+
+# The one place records' problems become HTTP statuses.
+RECORD_ERROR_STATUS = {RecordErrorKind.MALFORMED: 400, RecordErrorKind.INVALID: 422,
+                       RecordErrorKind.OUTSIDE_DATA: 403, RecordErrorKind.NO_SUCH_FILE: 404}
 
 
 class ApiError(Exception):
@@ -103,30 +104,6 @@ class ProductionModel:
         self._current, self._signature = (version, model, scorer), signature
 
 
-def validate_frame(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
-    """The columns the model needs, typed; ApiError(422) saying what is wrong otherwise."""
-    if frame.empty:
-        raise ApiError(422, "no client records in the request")
-    frame.columns = [str(c).strip() for c in frame.columns]
-    missing = [c for c in (schema.id_column, *schema.features) if c not in frame.columns]
-    if missing:
-        raise ApiError(422, f"missing column(s): {', '.join(missing)}; expected "
-                            f"{', '.join((schema.id_column, *schema.features))}")
-    out = pd.DataFrame({schema.id_column: frame[schema.id_column].astype("string").fillna("")})
-    for column in schema.numeric_features:
-        values = frame[column]
-        converted, bad = coerce_numeric(values)
-        bad |= converted.isna()  # unlike ingested data, a client to score needs every value
-        if bad.any():
-            example = values[bad].iloc[0]
-            raise ApiError(422, f"column '{column}' must hold finite numbers; {int(bad.sum())} value(s) "
-                                f"do not (e.g. {example!r})")
-        out[column] = converted.astype("float64")
-    for column in schema.categorical_features:
-        out[column] = as_categorical(frame[column])
-    return out
-
-
 def _predict(scorer: Any, frame: pd.DataFrame, schema: Schema, version: int) -> bytes:
     """The response body: per client id, predicted class (probability > 0.5) and probability."""
     probability = scorer(frame)
@@ -141,29 +118,6 @@ def _predict(scorer: Any, frame: pd.DataFrame, schema: Schema, version: int) -> 
                           "probability": probability})
     body = table.to_json(orient="records", double_precision=15)
     return f'{{"model_version": {version}, "n": {len(table)}, "predictions": {body}}}'.encode()
-
-
-def _records_frame(records: list[dict[str, Any]], schema: Schema) -> pd.DataFrame:
-    """JSON records → typed frame without pandas' per-column inference (the single-client path)."""
-    needed = (schema.id_column, *schema.features)
-    missing = [c for c in needed if any(c not in r for r in records)]
-    if missing:
-        raise ApiError(422, f"missing column(s): {', '.join(missing)}; expected {', '.join(needed)}")
-    columns: dict[str, Any] = {schema.id_column: [str(r[schema.id_column]) for r in records]}
-    for column in schema.numeric_features:
-        values = [r[column] for r in records]
-        bad = [v for v in values if isinstance(v, bool) or not isinstance(v, (int, float))
-               or not math.isfinite(v)]
-        if bad:
-            raise ApiError(422, f"column '{column}' must hold finite numbers; {len(bad)} value(s) "
-                                f"do not (e.g. {bad[0]!r})")
-        columns[column] = np.asarray(values, dtype="float64")
-    for column in schema.categorical_features:
-        columns[column] = [None if r[column] is None else str(r[column]) for r in records]
-    frame = pd.DataFrame(columns)
-    for column in schema.categorical_features:
-        frame[column] = as_categorical(frame[column])
-    return frame
 
 
 def create_app(config: Config) -> FastAPI:
@@ -184,6 +138,10 @@ def create_app(config: Config) -> FastAPI:
     @app.exception_handler(ApiError)
     async def api_error(_: Request, exc: ApiError) -> JSONResponse:
         return JSONResponse({"detail": exc.detail}, status_code=exc.status)
+
+    @app.exception_handler(RecordError)
+    async def record_error(_: Request, exc: RecordError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=RECORD_ERROR_STATUS[exc.kind])
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -222,22 +180,18 @@ def create_app(config: Config) -> FastAPI:
             raise ApiError(413, f"upload of {declared} bytes exceeds the limit of {limit} bytes")
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type == "multipart/form-data":
-            frame = await _multipart_frame(request, limit)
+            frame = validate_frame(read_csv_bytes(await _multipart_file(request, limit)), schema)
         else:
             body = await _read_limited(request, limit)
             if not body.strip():
                 raise ApiError(400, "empty request body: send JSON records, a CSV, or {\"data_path\": ...}")
             if content_type in ("application/json", ""):
-                frame = _json_frame(body, data_roots, schema)
+                frame = frame_from_json(body, schema, data_roots)
             elif content_type in ("text/csv", "application/csv", "text/plain"):
-                frame = _csv_frame(body)
+                frame = validate_frame(read_csv_bytes(body), schema)
             else:
                 raise ApiError(415, f"unsupported content type {content_type!r}: use application/json, "
                                     "text/csv or multipart/form-data")
-        if not isinstance(frame, pd.DataFrame):
-            frame = _records_frame(frame, schema)
-        else:
-            frame = validate_frame(frame, schema)
         version, _, scorer = production.get()
         if len(frame) > BIG_BATCH:
             body = await run_in_threadpool(_predict, scorer, frame, schema, version)
@@ -272,11 +226,11 @@ def create_app(config: Config) -> FastAPI:
 
     @app.get("/diagnostics", tags=["data"], summary="Missing data, timings, dependencies and drift of the latest run")
     def diagnostics() -> dict[str, Any]:
-        latest = latest_diagnostics(config)
+        latest = latest_diagnostics(config.runs_path)
         if latest is None:
             raise ApiError(404, "no diagnostics yet: run a cycle (python runner.py run)")
-        path, data = latest
-        return {"run_id": path.parent.name, **{k: data.get(k) for k in (
+        run, data = latest
+        return {"run_id": run.run_id, **{k: data.get(k) for k in (
             "model_version", "missing_values", "timings", "dependencies")},
             "drift": _drift_summary(data.get("drift"))}
 
@@ -313,7 +267,7 @@ async def _read_limited(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-async def _multipart_frame(request: Request, limit: int) -> pd.DataFrame:
+async def _multipart_file(request: Request, limit: int) -> bytes:
     try:
         form = await request.form(max_part_size=limit)
     except Exception as exc:  # malformed multipart of any kind is the client's mistake
@@ -326,70 +280,7 @@ async def _multipart_frame(request: Request, limit: int) -> pd.DataFrame:
         raise ApiError(413, f"upload exceeds the limit of {limit} bytes")
     if not body.strip():
         raise ApiError(400, "the uploaded file is empty")
-    return _csv_frame(body)
-
-
-def _csv_frame(body: bytes) -> pd.DataFrame:
-    try:
-        return pd.read_csv(io.BytesIO(body), engine="pyarrow")
-    except Exception:
-        try:  # pyarrow is strict about ragged files; the C parser explains better
-            return pd.read_csv(io.BytesIO(body))
-        except Exception as exc:
-            raise ApiError(422, f"not a readable CSV: {str(exc).strip().splitlines()[0] if str(exc).strip() else exc}") from None
-
-
-def _json_frame(body: bytes, data_roots: list[Path], schema: Schema) -> pd.DataFrame | list[dict[str, Any]]:
-    try:
-        payload = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ApiError(400, f"the body is not valid JSON: {exc}") from None
-    if isinstance(payload, dict) and "data_path" in payload:
-        return _baseline_file(payload["data_path"], data_roots)
-    records = payload.get("records") if isinstance(payload, dict) else payload
-    if not isinstance(records, list) or not records:
-        raise ApiError(422, "send {\"records\": [...]} or a JSON list of client records, or "
-                            "{\"data_path\": ...}")
-    if not all(isinstance(r, dict) for r in records):
-        raise ApiError(422, "each record must be a JSON object of column: value")
-    return records
-
-
-def _baseline_file(data_path: Any, data_roots: list[Path]) -> pd.DataFrame:
-    """The baseline's form: a CSV named by path — but only inside the configured data folders."""
-    if not isinstance(data_path, str) or not data_path.strip():
-        raise ApiError(422, "data_path must be a file name or path")
-    candidate = Path(data_path)
-    options = [candidate] if candidate.is_absolute() else [root / candidate for root in data_roots]
-    inside = []
-    for option in options:
-        try:
-            resolved = option.resolve()  # follows "..", and symlinks that point elsewhere
-        except (OSError, RuntimeError, ValueError):
-            continue
-        if any(resolved.is_relative_to(root) for root in data_roots):
-            inside.append(resolved)
-    if not inside:
-        raise ApiError(403, "data_path must name a file inside the configured data folders")
-    for resolved in inside:
-        if resolved.is_file():
-            try:
-                return pd.read_csv(resolved)
-            except Exception as exc:
-                raise ApiError(422, f"{resolved.name} is not a readable CSV: {exc}") from None
-    raise ApiError(404, f"no such data file in the configured data folders: {data_path}")
-
-
-def latest_diagnostics(config: Config) -> tuple[Path, dict[str, Any]] | None:
-    """The newest run's diagnostics.json, if any run wrote one."""
-    runs = config.runs_path
-    if not runs.is_dir():
-        return None
-    for run in sorted(runs.iterdir(), reverse=True):
-        path = run / "diagnostics.json"
-        if path.is_file():
-            return path, json.loads(path.read_text(encoding="utf-8"))
-    return None
+    return body
 
 
 def _drift_summary(drift: dict[str, Any] | None) -> dict[str, Any] | None:

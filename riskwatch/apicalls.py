@@ -9,6 +9,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from riskwatch import layout
 from riskwatch.config import Config
 from riskwatch.newdata import atomic_write_text
 
@@ -39,7 +40,7 @@ def call_all_routes(cfg: Config, base_url: str) -> tuple[Path, Path]:
         "model": _call(f"{base}/model"),
     }
     out = cfg.output_model_path
-    json_path, text_path = out / "apireturns.json", out / "apireturns.txt"
+    json_path, text_path = out / layout.API_RETURNS_JSON, out / layout.API_RETURNS_TXT
     atomic_write_text(json_path, json.dumps(returns, indent=1) + "\n")
     lines = []
     for route, answer in returns.items():

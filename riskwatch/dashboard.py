@@ -1,14 +1,15 @@
 """What the Voila dashboard shows, computed here so the notebook only lays it out.
 
 It reads the same sources as the API — the registry (model, scores), the ledger (runs, decisions,
-score history), the latest run's diagnostics — and scores with the API's scorer, so the dashboard
-and ``/prediction`` give the same probability for the same client.
+score history), the latest run's diagnostics — and checks and scores records as the API does
+(:mod:`riskwatch.records`, the same compiled scorer), so the dashboard and ``/prediction`` give
+the same probability for the same client. Bad records raise :class:`~riskwatch.records.RecordError`,
+whose message is for the user. No web framework is imported here.
 """
 
 from __future__ import annotations
 
 import base64
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,12 @@ from typing import Any
 import pandas as pd
 
 from riskwatch.config import Config, load_config
+from riskwatch.layout import RunFolder
+from riskwatch.ledger import Ledger
+from riskwatch.records import frame_from_records, read_csv_bytes, validate_frame
 from riskwatch.registry import Registry
+from riskwatch.runs import latest_diagnostics, run_record
+from riskwatch.serving import compile_scorer
 
 
 @dataclass
@@ -30,7 +36,7 @@ class DashboardState:
     decisions: list[dict[str, Any]] = field(default_factory=list)
     diagnostics: dict[str, Any] | None = None
     run_drift: dict[str, Any] | None = None
-    report_dir: Path | None = None
+    diagnostics_run: RunFolder | None = None   # the run the diagnostics (and report) come from
     model: Any = None
     scorer: Any = None
 
@@ -41,10 +47,6 @@ class DashboardState:
 
 def load_state(config_path: str | Path) -> DashboardState:
     """Everything the page needs; nothing is trained or re-run."""
-    from riskwatch.api import latest_diagnostics
-    from riskwatch.ledger import Ledger
-    from riskwatch.serving import compile_scorer
-
     cfg = load_config(config_path)
     state = DashboardState(cfg)
     registry = Registry(cfg.registry_path)
@@ -61,13 +63,10 @@ def load_state(config_path: str | Path) -> DashboardState:
         state.last_run = ledger.last_run()
         if state.last_run:
             state.decisions = ledger.decisions(state.last_run["run_id"])
-    latest = latest_diagnostics(cfg)
+    latest = latest_diagnostics(cfg.runs_path)
     if latest:
-        path, state.diagnostics = latest
-        state.report_dir = path.parent
-        run_json = path.parent / "run.json"
-        if run_json.exists():
-            state.run_drift = (json.loads(run_json.read_text()).get("drift") or {}).get("data")
+        state.diagnostics_run, state.diagnostics = latest
+        state.run_drift = ((run_record(state.diagnostics_run) or {}).get("drift") or {}).get("data")
     return state
 
 
@@ -113,18 +112,14 @@ def whatif_ranges(state: DashboardState) -> dict[str, tuple[float, float, float]
 
 def probability(state: DashboardState, values: dict[str, Any]) -> float:
     """Attrition probability of one client described by ``values``."""
-    from riskwatch.api import _records_frame
-
     record = {state.config.schema.id_column: "what-if", **values}
-    return float(state.scorer(_records_frame([record], state.config.schema))[0])
+    return float(state.scorer(frame_from_records([record], state.config.schema))[0])
 
 
 def risks_for(state: DashboardState, frame: pd.DataFrame) -> pd.DataFrame:
-    """Risk per client, highest first; raises ApiError (with a message) for a bad table."""
-    from riskwatch.api import validate_frame
-
+    """Risk per client, highest first; raises RecordError (with a message) for a bad table."""
     schema = state.config.schema
-    clean = validate_frame(frame.copy(), schema)
+    clean = validate_frame(frame, schema)
     table = pd.DataFrame({schema.id_column: clean[schema.id_column].to_numpy(),
                           "attrition_probability": state.scorer(clean)})
     table["predicted_to_leave"] = table["attrition_probability"] > 0.5
@@ -132,21 +127,18 @@ def risks_for(state: DashboardState, frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def read_upload(content: bytes) -> pd.DataFrame:
-    from riskwatch.api import _csv_frame
-
-    return _csv_frame(content)
+    """An uploaded CSV, as read; RecordError if it is not a readable CSV."""
+    return read_csv_bytes(content)
 
 
 def lookup_client(state: DashboardState, client_id: str) -> pd.DataFrame:
     """The ingested rows of one client, with the deployed model's risk (empty if unknown)."""
-    from riskwatch.api import validate_frame
-
     schema = state.config.schema
     data = pd.read_csv(state.config.finaldata_path, dtype={schema.id_column: "string"})
     rows = data[data[schema.id_column] == client_id.strip()]
     if rows.empty:
         return rows
-    return rows.assign(attrition_probability=state.scorer(validate_frame(rows.copy(), schema)))
+    return rows.assign(attrition_probability=state.scorer(validate_frame(rows, schema)))
 
 
 def download_link(frame: pd.DataFrame, filename: str, label: str) -> str:
@@ -156,16 +148,17 @@ def download_link(frame: pd.DataFrame, filename: str, label: str) -> str:
 
 
 def report_links(state: DashboardState) -> str:
-    if state.report_dir is None:
+    run = state.diagnostics_run
+    if run is None:
         return "No report yet."
     links = []
-    for name, mime in (("report.pdf", "application/pdf"), ("report.html", "text/html")):
-        path = state.report_dir / name
+    for suffix, mime in (("pdf", "application/pdf"), ("html", "text/html")):
+        path = run.report(suffix)
         if path.exists():
             payload = base64.b64encode(path.read_bytes()).decode()
-            links.append(f'<a download="riskwatch-{state.report_dir.name}-{name}" '
-                         f'href="data:{mime};base64,{payload}">{name}</a>')
-    return (f"Latest report (run {state.report_dir.name}): " + " · ".join(links)) if links else "No report yet."
+            links.append(f'<a download="riskwatch-{run.run_id}-{path.name}" '
+                         f'href="data:{mime};base64,{payload}">{path.name}</a>')
+    return (f"Latest report (run {run.run_id}): " + " · ".join(links)) if links else "No report yet."
 
 
 def missing_table(state: DashboardState) -> pd.DataFrame:

@@ -20,7 +20,7 @@ from conftest import RUNNER, make_project, run_runner, write_config
 from riskwatch.api import create_app
 from riskwatch.config import load_config
 from riskwatch.diagnostics import summary_statistics
-from riskwatch.pipeline import train_and_deploy_in_process
+from riskwatch.inprocess import train_and_deploy_in_process
 from riskwatch.registry import Registry
 
 RECORD = {"corporation": "abcd", "lastmonth_activity": 12, "lastyear_activity": 2400, "number_of_employees": 3}

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -15,7 +13,7 @@ import pytest
 from conftest import RUNNER, make_project, run_runner
 from riskwatch.config import load_config
 from riskwatch.registry import Registry
-from riskwatch.reporting import find_chromium
+from riskwatch.report_export import find_chromium
 
 CHROMIUM = find_chromium()
 needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="needs chromium (make test installs it as root)")
@@ -122,7 +120,8 @@ def test_state_lookup_and_upload_use_the_api_scorer(deployed: Path) -> None:
     from fastapi.testclient import TestClient
 
     from riskwatch import dashboard
-    from riskwatch.api import ApiError, create_app
+    from riskwatch.api import create_app
+    from riskwatch.records import RecordError
 
     state = dashboard.load_state(deployed)
     assert state.ready and state.version == 1 and state.last_run["outcome"] == "deployed"
@@ -140,9 +139,18 @@ def test_state_lookup_and_upload_use_the_api_scorer(deployed: Path) -> None:
     some_id = pd.read_csv(state.config.finaldata_path)["corporation"].iloc[0]
     assert not dashboard.lookup_client(state, some_id).empty
     assert dashboard.lookup_client(state, "no-such-client").empty
-    with pytest.raises(ApiError, match="missing column"):
+    with pytest.raises(RecordError, match="missing column"):
         dashboard.risks_for(state, pd.DataFrame({"corporation": ["x"]}))
     low = dashboard.probability(state, {"lastmonth_activity": 5, "lastyear_activity": 3000, "number_of_employees": 2})
     high = dashboard.probability(state, {"lastmonth_activity": 900, "lastyear_activity": 3000, "number_of_employees": 200})
     assert low > high
     assert "No model is deployed yet" in dashboard.empty_state_message(dashboard.load_state(deployed))
+
+
+def test_dashboard_kernel_does_not_import_the_web_framework() -> None:
+    code = ("import riskwatch.dashboard, sys; "
+            "print([m for m in sys.modules if m.split('.')[0] in ('fastapi', 'starlette', 'pydantic')])")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                            cwd=RUNNER.parent)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"

@@ -133,10 +133,10 @@ def scoring(rows: int = 1_000_000) -> list[Row]:
 import sys, time; sys.path.insert(0, {str(REPO)!r})
 import numpy as np
 from riskwatch.config import Schema
-from riskwatch.ingestion import load_table
+from riskwatch.tables import load_table
 from riskwatch.sample import PRODUCTION, make_clients
 from riskwatch.serving import compile_scorer
-from riskwatch.training import train_model
+from riskwatch.model import train_model
 schema = Schema("corporation", ("lastmonth_activity", "lastyear_activity", "number_of_employees"), (), "exited")
 model = train_model(load_table({str(REPO / 'data' / 'practicedata')!r}, schema), schema,
                     "sklearn.linear_model.LogisticRegression", {{"C": 1.0, "solver": "liblinear", "random_state": 0}})

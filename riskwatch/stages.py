@@ -136,3 +136,7 @@ def stage_table(stages: tuple[Stage, ...] = STAGES) -> str:
         rows.append(f"| {stage.name} | `{stage.notebook}` | {stage.runs_when.says} | "
                     f"{', '.join(stage.reads) or '—'} | {', '.join(stage.writes) or '—'} |")
     return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    print(stage_table())

@@ -65,6 +65,7 @@ def test_failed_delivery_is_kept_and_retried(receiver: Receiver, tmp_path: Path)
     assert not pending.exists() and receiver.received[0]["event"] == "failure"
 
 
+@pytest.mark.integration
 def test_cycle_sends_deploy_and_drift_alerts(project: Path, receiver: Receiver) -> None:
     write_config(project.parent, alerts={"webhook_url": receiver.url})
     assert run_runner(project, "run").returncode == 0
@@ -76,6 +77,7 @@ def test_cycle_sends_deploy_and_drift_alerts(project: Path, receiver: Receiver) 
     assert receiver.received[2]["version"] == 2
 
 
+@pytest.mark.integration
 def test_failing_webhook_does_not_fail_the_cycle_and_is_retried(project: Path, receiver: Receiver) -> None:
     root = project.parent
     write_config(root, alerts={"webhook_url": f"http://127.0.0.1:{closed_port()}/hook", "timeout": 1})

@@ -23,6 +23,8 @@ from riskwatch.diagnostics import summary_statistics
 from riskwatch.inprocess import train_and_deploy_in_process
 from riskwatch.registry import Registry
 
+pytestmark = pytest.mark.integration  # real cycles, servers, kernels or browsers
+
 RECORD = {"corporation": "abcd", "lastmonth_activity": 12, "lastyear_activity": 2400, "number_of_employees": 3}
 
 

@@ -75,6 +75,7 @@ def cron_daemon():
         started.wait(timeout=10)
 
 
+@pytest.mark.integration
 def test_install_show_remove_and_cron_really_runs_it(cron_daemon, project: Path) -> None:
     root = project.parent
     before = cron.read_crontab()

@@ -71,6 +71,7 @@ def deployed(tmp_path_factory) -> Path:
     return config
 
 
+@pytest.mark.integration
 @needs_chromium
 def test_dashboard_shows_the_model_and_the_what_if_panel_reacts(deployed: Path, browser, tmp_path: Path) -> None:
     f1 = Registry(load_config(deployed).registry_path).metrics(1)["f1"]
@@ -102,6 +103,7 @@ def test_dashboard_shows_the_model_and_the_what_if_panel_reacts(deployed: Path, 
         page.close()
 
 
+@pytest.mark.integration
 @needs_chromium
 def test_empty_state_says_what_to_run(project: Path, browser) -> None:
     with Dashboard(project) as dash:
@@ -113,6 +115,7 @@ def test_empty_state_says_what_to_run(project: Path, browser) -> None:
         page.close()
 
 
+@pytest.mark.integration
 def test_state_lookup_and_upload_use_the_api_scorer(deployed: Path) -> None:
     import base64
 

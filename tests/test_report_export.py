@@ -29,6 +29,7 @@ def executed(tmp_path: Path) -> Path:
     return out
 
 
+@pytest.mark.integration
 def test_html_hides_code_and_glue(executed: Path, tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("PATH", "/nonexistent")
     monkeypatch.delenv("RISKWATCH_CHROMIUM", raising=False)
@@ -42,6 +43,7 @@ def test_html_hides_code_and_glue(executed: Path, tmp_path: Path, monkeypatch) -
 
 @pytest.mark.skipif(find_chromium() is None or shutil.which("pdftotext") is None,
                     reason="needs chromium and poppler-utils (make test installs them as root)")
+@pytest.mark.integration
 def test_pdf_through_system_chromium(executed: Path, tmp_path: Path) -> None:
     result = export_report(executed, tmp_path / "out", "report")
     assert result.pdf is not None and result.pdf.read_bytes().startswith(b"%PDF")

@@ -6,11 +6,13 @@ from pathlib import Path
 
 import nbformat
 import papermill
+import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
 from riskwatch.scraps import to_plain, read_scraps
 
 
+@pytest.mark.integration
 def test_values_round_trip_through_a_kernel(tmp_path: Path) -> None:
     source = tmp_path / "glue.ipynb"
     code = ("import numpy as np\nfrom riskwatch.scraps import glue_many\n"

@@ -8,9 +8,9 @@ import pytest
 
 from conftest import REPO
 from riskwatch.config import Schema
-from riskwatch.ingestion import load_table
+from riskwatch.tables import load_table
 from riskwatch.serving import compile_scorer
-from riskwatch.training import train_model
+from riskwatch.model import train_model
 
 SCHEMA = Schema("corporation", ("lastmonth_activity", "lastyear_activity", "number_of_employees"), (), "exited")
 PARAMS = {"C": 1.0, "solver": "liblinear", "random_state": 0}

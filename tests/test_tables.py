@@ -80,8 +80,6 @@ def test_load_table_refuses_a_folder_without_csv(tmp_path: Path) -> None:
 
 
 def test_a_client_called_null_is_not_a_missing_id(tmp_path: Path) -> None:
-    from riskwatch.ingestion import read_table
-
     path = tmp_path / "ids.csv"
     path.write_text("corporation,lastmonth_activity,lastyear_activity,number_of_employees,exited\n"
                     "null,1,2,3,0\nNA,4,5,NA,1\n")

@@ -46,7 +46,7 @@ def clients(n: int, seed: int, production: bool = False) -> pd.DataFrame:
 
 def fit(frame: pd.DataFrame, schema: Schema = SCHEMA, params: dict | None = None):
     """The default pipeline (LogisticRegression, liblinear) fitted on ``frame``."""
-    from riskwatch.training import train_model
+    from riskwatch.model import train_model
 
     return train_model(frame, schema, ESTIMATOR, PARAMS if params is None else params)
 

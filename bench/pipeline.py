@@ -12,6 +12,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import PYTHON, REPO, Row, python_measured, run_measured  # noqa: E402
+from riskwatch import layout  # noqa: E402
 
 
 def _project(root: Path) -> Path:
@@ -30,7 +31,7 @@ def cycle_and_tick() -> list[Row]:
         cycle_s, _, _ = run_measured(runner)
         run_dir = sorted((Path(tmp) / "outputs" / "runs").iterdir())[-1]
         overheads = []
-        for stage in json.loads((run_dir / "run.json").read_text())["stages"]:
+        for stage in json.loads((run_dir / layout.RUN_RECORD).read_text())["stages"]:
             notebook = json.loads(Path(stage["notebook"]).read_text())
             work = sum(c.get("metadata", {}).get("papermill", {}).get("duration") or 0 for c in notebook["cells"])
             overheads.append(stage["seconds"] - work)

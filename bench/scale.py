@@ -17,6 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import REPO, Row, python_measured  # noqa: E402
+from riskwatch import layout  # noqa: E402
 
 
 def make_ingestion_data(folder: Path, rows: int, files: int) -> int:
@@ -59,7 +60,7 @@ for path in sorted(glob.glob({str(data)!r} + "/*.csv")):
     final = pd.concat([final, pd.read_csv(path)]).drop_duplicates()
 final.to_csv({str(tmp / 'baseline.csv')!r}, index=False, lineterminator="\\n")
 """)
-        same = _digest(tmp / "ours" / "finaldata.csv") == _digest(tmp / "baseline.csv")
+        same = _digest(tmp / "ours" / layout.FINALDATA) == _digest(tmp / "baseline.csv")
     return [
         Row(f"ingestion {rows / 1e6:.0f}M rows / {files} files ({size_mb:.0f} MB), identical={same}",
             ours_t, base_t, "s", "≤ 15 s and ≥ 3x", ours_t <= 15 and base_t / ours_t >= 3),

@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from riskwatch import layout
-from riskwatch.drift.policy import DriftPolicy, DriftPolicyError
+from riskwatch.decisions import RETRAIN_RULES
+from riskwatch.drift.policy import SCORE_RULES, DriftPolicy, DriftPolicyError
 
 BASELINE_PATH_KEYS = (
     "input_folder_path",
@@ -57,8 +58,6 @@ DEFAULT_ALERTS: dict[str, Any] = {
     "events": ["drift", "deploy", "reject", "failure"],
 }
 DEFAULT_LOGGING: dict[str, Any] = {"max_bytes": 5_000_000, "backups": 5}
-RETRAIN_ON = ("either", "both", "data", "score")
-SCORE_RULES = ("raw", "parametric", "nonparametric")
 ALLOWED_ESTIMATOR_PREFIX = "sklearn."
 
 TOP_LEVEL_KEYS = set(PATH_KEYS) | {
@@ -347,8 +346,8 @@ def load_config(path: str | Path = "config.json", mode: str | None = None) -> Co
     if runtime["execution_timeout"] <= 0:
         raise ConfigError("runtime.execution_timeout", "must be a positive number of seconds", source)
     decision = _merge_section(DEFAULT_DECISION, raw.get("decision"), "decision", source)
-    if decision["retrain_on"] not in RETRAIN_ON:
-        raise ConfigError("decision.retrain_on", f"must be one of {', '.join(RETRAIN_ON)}", source)
+    if decision["retrain_on"] not in RETRAIN_RULES:
+        raise ConfigError("decision.retrain_on", f"must be one of {', '.join(RETRAIN_RULES)}", source)
     if decision["score_rule"] not in SCORE_RULES:
         raise ConfigError("decision.score_rule", f"must be one of {', '.join(SCORE_RULES)}", source)
     drift = _drift(raw.get("drift"), source)

@@ -8,6 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+RETRAIN_RULES = {"either": "retrain when data or score drift",
+                 "both": "retrain only when data and score both drift",
+                 "data": "retrain on data drift", "score": "retrain on score drift"}
+
 
 @dataclass(frozen=True)
 class Decision:
@@ -43,9 +47,7 @@ def decide_retrain(data_drifted: bool | None, score_drifted: bool | None, retrai
         value = votes[retrain_on]
     else:
         raise ValueError(f"unknown retrain_on {retrain_on!r}")
-    rule = {"either": "retrain when data or score drift",
-            "both": "retrain only when data and score both drift",
-            "data": "retrain on data drift", "score": "retrain on score drift"}[retrain_on]
+    rule = RETRAIN_RULES[retrain_on]
     head = f"retrain ({rule})" if value else f"no retrain ({rule})"
     return Decision(value, (head, data_line, score_line))
 

@@ -87,3 +87,19 @@ def udacity_project(tmp_path: Path) -> Path:
         modes={"practice": {}, "production": {"input_folder_path": str(UDACITY / "sourcedata"),
                                               "output_model_path": "models/models"}},
     )
+
+
+@pytest.fixture(scope="module")
+def good_model():
+    """The default pipeline fitted on 600 sample clients."""
+    from unit_helpers import clients, fit
+
+    return fit(clients(600, seed=21))
+
+
+@pytest.fixture(scope="module")
+def test_data():
+    """400 labelled sample clients the models did not see."""
+    from unit_helpers import clients
+
+    return clients(400, seed=23)

@@ -9,19 +9,9 @@ import pytest
 from sklearn.metrics import confusion_matrix, f1_score, precision_score, recall_score, roc_auc_score
 
 from riskwatch.metrics import predict_risk, score_model
-from unit_helpers import SCHEMA, clients, fit
+from unit_helpers import SCHEMA
 
 FEATURES = list(SCHEMA.features)
-
-
-@pytest.fixture(scope="module")
-def good_model():
-    return fit(clients(600, seed=21))
-
-
-@pytest.fixture(scope="module")
-def test_data():
-    return clients(400, seed=23)
 
 
 def test_predict_risk_one_row_per_client(good_model, test_data) -> None:

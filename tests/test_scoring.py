@@ -12,25 +12,12 @@ from riskwatch.metrics import score_model
 from riskwatch.scoring import evaluate_challenger
 from unit_helpers import SCHEMA, clients, fit
 
-FEATURES = list(SCHEMA.features)
-
-
-@pytest.fixture(scope="module")
-def good_model():
-    return fit(clients(600, seed=21))
-
-
 @pytest.fixture(scope="module")
 def bad_model():
     """Trained on flipped labels: confidently wrong."""
     data = clients(600, seed=22)
     data["exited"] = 1 - data["exited"]
     return fit(data)
-
-
-@pytest.fixture(scope="module")
-def test_data():
-    return clients(400, seed=23)
 
 
 def registry_with(tmp_path: Path, *models) -> Registry:

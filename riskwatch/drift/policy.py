@@ -12,6 +12,8 @@ from typing import Any, Mapping
 
 from riskwatch.drift import registry
 
+SCORE_RULES = ("raw", "parametric", "nonparametric")  # for score drift (decision.score_rule)
+
 
 class DriftPolicyError(ValueError):
     """A drift policy value is wrong; ``key`` names the setting and ``why`` says what is wrong."""

@@ -8,9 +8,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from riskwatch.drift.policy import SCORE_RULES
 from riskwatch.drift.report import fmt, json_value
-
-SCORE_RULES = ("raw", "parametric", "nonparametric")
 
 
 @dataclass(frozen=True)

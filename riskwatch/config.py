@@ -32,7 +32,7 @@ DEFAULT_DRIFT: dict[str, Any] = DriftPolicy.defaults()
 DEFAULT_DECISION: dict[str, Any] = {
     "retrain_on": "either",        # data drift or score drift
     "score_rule": "parametric",    # raw | parametric | nonparametric
-    "min_history": 3,
+    "min_history": 5,              # scores of the deployed version, in this mode, before a history rule decides
     "min_improvement": 0.0,        # champion/challenger gate on test-data F1
 }
 DEFAULT_RUNTIME: dict[str, Any] = {
@@ -350,6 +350,9 @@ def load_config(path: str | Path = "config.json", mode: str | None = None) -> Co
         raise ConfigError("decision.retrain_on", f"must be one of {', '.join(RETRAIN_RULES)}", source)
     if decision["score_rule"] not in SCORE_RULES:
         raise ConfigError("decision.score_rule", f"must be one of {', '.join(SCORE_RULES)}", source)
+    if isinstance(decision["min_history"], bool) or not isinstance(decision["min_history"], int) \
+            or decision["min_history"] < 2:
+        raise ConfigError("decision.min_history", "must be a whole number >= 2 (a spread needs two scores)", source)
     drift = _drift(raw.get("drift"), source)
 
     return Config(

@@ -27,7 +27,7 @@ class CycleState:
     production_version: int | None = None          # at the start of the cycle
     new_files: list[dict[str, Any]] = field(default_factory=list)  # hashed by the runner already
     redo_hashes: list[str] = field(default_factory=list)
-    score_history: list[float] = field(default_factory=list)   # production F1s, from the ledger
+    score_history: list[float] = field(default_factory=list)   # the deployed version's F1s in this mode
     force_retrain: bool = False
     model_version: int | None = None               # trained in this cycle
     deployed: bool = False

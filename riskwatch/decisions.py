@@ -52,17 +52,28 @@ def decide_retrain(data_drifted: bool | None, score_drifted: bool | None, retrai
     return Decision(value, (head, data_line, score_line))
 
 
+# F1 differences smaller than this are float noise (0.65 - 0.60 is 0.05000000000000004), not a gain.
+F1_NOISE = 1e-9
+
+
 def gate(challenger_f1: float, champion_f1: float | None, min_improvement: float = 0.0,
          challenger: int | None = None, champion: int | None = None) -> Decision:
-    """Champion/challenger: deploy only if the challenger's test F1 ≥ champion's + min_improvement."""
+    """Champion/challenger: deploy only if the challenger's test F1 beats the champion's by more
+    than ``min_improvement``. A tie keeps the champion, so a retrain that gains nothing does not
+    deploy a new version. The reason names both scores and the margin."""
     new = f"v{challenger}" if challenger is not None else "the new model"
     old = f"v{champion}" if champion is not None else "the deployed model"
     if champion_f1 is None:
         return Decision(True, (f"deploy {new}: no model is deployed yet (test F1 {challenger_f1:.4f})",))
-    needed = champion_f1 + min_improvement
-    if challenger_f1 >= needed:
-        return Decision(True, (f"deploy {new}: test F1 {challenger_f1:.4f} ≥ {old}'s {champion_f1:.4f}"
-                               + (f" + {min_improvement}" if min_improvement else ""),))
-    return Decision(False, (f"keep {old}: {new} scored test F1 {challenger_f1:.4f}, below {old}'s "
-                            f"{champion_f1:.4f}" + (f" + {min_improvement}" if min_improvement else "")
-                            + "; the new model stays in the registry, rejected",))
+    margin = challenger_f1 - champion_f1
+    if margin - min_improvement > F1_NOISE:
+        return Decision(True, (f"deploy {new}: test F1 {challenger_f1:.4f} beats {old}'s {champion_f1:.4f} "
+                               f"by {margin:.4f} (more than the required {min_improvement})",))
+    if abs(margin) <= F1_NOISE:
+        compared = f"equal to {old}'s {champion_f1:.4f}"
+    elif margin > 0:
+        compared = f"above {old}'s {champion_f1:.4f} by only {margin:.4f}"
+    else:
+        compared = f"below {old}'s {champion_f1:.4f} by {-margin:.4f}"
+    return Decision(False, (f"keep {old}: {new} scored test F1 {challenger_f1:.4f}, {compared}; a new model "
+                            f"must beat it by more than {min_improvement}; {new} stays in the registry, rejected",))

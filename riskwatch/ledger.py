@@ -137,6 +137,18 @@ class Ledger:
         marks = ", ".join("?" for _ in roles)
         return self._select(f"SELECT * FROM scores WHERE role IN ({marks}) ORDER BY rowid", roles)
 
+    def production_scores(self, mode: str, version: int) -> list[float]:
+        """The F1 history the score-drift rules compare against, oldest first: ``version``'s test
+        score when it was deployed and its score on each new batch while in production, counting
+        only scores recorded by runs of ``mode`` (joined on ``run_id``), so practice never mixes
+        into production and an earlier version's scores never count for the deployed one. Scores
+        written outside a run (the in-process helper; a rollback writes none) carry no mode and do
+        not count."""
+        rows = self._select(
+            "SELECT s.f1 FROM scores s JOIN runs r ON r.run_id = s.run_id WHERE s.role = 'production' "
+            "AND s.version = ? AND r.mode = ? AND s.f1 IS NOT NULL ORDER BY s.rowid", (version, mode))
+        return [row["f1"] for row in rows]
+
     def stage_timings(self, stage: str, limit: int = 50) -> list[dict[str, Any]]:
         return self._select("SELECT run_id, started_at, seconds, outcome FROM stages WHERE stage = ? "
                             "ORDER BY rowid DESC LIMIT ?", (stage, limit))

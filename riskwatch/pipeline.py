@@ -21,7 +21,6 @@ from riskwatch.cycle import CycleState
 from riskwatch.deployment import deploy_version, sync_production_folder
 from riskwatch.events import Failed, RolledBack, RunStarted, StageEnded, StageStarted
 from riskwatch.executor import StageFailed, execute_stage
-from riskwatch.ledger import Ledger
 from riskwatch.newdata import detect_new_files
 from riskwatch.recorder import Echo, Recorder, read_pending
 from riskwatch.registry import Registry
@@ -82,12 +81,6 @@ def repair(cfg: Config, registry: Registry) -> list[str]:
     return notes
 
 
-def production_scores(ledger: Ledger) -> list[float]:
-    """Every F1 measured for the model in production: its test score at deployment and its
-    score on each new batch. This is the history the score-drift rules compare against."""
-    return [row["f1"] for row in ledger.scores(roles=["production"]) if row["f1"] is not None]
-
-
 def run_cycle(cfg: Config, force_retrain: bool = False, echo: Echo = print,
               stages: tuple[Stage, ...] = STAGES, notebooks_folder: Path | None = None) -> CycleResult:
     """One cycle under the project lock. Never raises for a stage failure: the result says."""
@@ -125,7 +118,7 @@ def _cycle(cfg: Config, force_retrain: bool, recorder: Recorder, stages: tuple[S
     outcome, exit_code = "failed", EXIT_STAGE_FAILED
     try:
         if production is not None:
-            state.score_history = production_scores(recorder.ledger)
+            state.score_history = recorder.ledger.production_scores(cfg.mode, production)
         run_stages(stages, cfg, state, recorder, notebooks_folder)
         outcome, exit_code = state.outcome, EXIT_OK
     except StageFailed as exc:

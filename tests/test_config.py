@@ -199,6 +199,8 @@ BAD = {
     "unknown runtime key": (_set(1, "runtime", "timeout"), "runtime.timeout"),
     "bad retrain_on": (_set("sometimes", "decision", "retrain_on"), "decision.retrain_on"),
     "bad score_rule": (_set("vibes", "decision", "score_rule"), "decision.score_rule"),
+    "min_history below 2": (_set(1, "decision", "min_history"), "decision.min_history"),
+    "min_history not whole": (_set(4.5, "decision", "min_history"), "decision.min_history"),
     "drift_share out of range": (_set(1.5, "drift", "drift_share"), "drift.drift_share"),
     "psi_bands not two": (_set([0.1], "drift", "psi_bands"), "drift.psi_bands"),
     "empty path": (_set(" ", "output_folder_path"), "output_folder_path"),

@@ -54,19 +54,40 @@ def test_gate_deploys_when_nothing_is_deployed() -> None:
     assert "v3" in decision.reason and "no model is deployed" in decision.reason and "0.2000" in decision.reason
 
 
-@pytest.mark.parametrize("challenger,champion,min_improvement", [
-    (0.70, 0.60, 0.0), (0.60, 0.60, 0.0), (0.59, 0.60, 0.0),
-    (0.70, 0.60, 0.05), (0.64, 0.60, 0.05), (0.60, 0.60, 0.01),
+@pytest.mark.parametrize("challenger,champion,min_improvement,deploys", [
+    (0.70, 0.60, 0.0, True), (0.60, 0.60, 0.0, False), (0.59, 0.60, 0.0, False),
+    (0.70, 0.60, 0.05, True), (0.64, 0.60, 0.05, False), (0.60, 0.60, 0.01, False),
+    (0.65, 0.60, 0.05, False),  # exactly the margin is not more than it (0.65 - 0.60 > 0.05 in floats)
 ])
-def test_gate_compares_with_the_champion(challenger, champion, min_improvement) -> None:
+def test_gate_deploys_only_a_challenger_better_by_more_than_the_margin(challenger, champion, min_improvement,
+                                                                       deploys) -> None:
     decision = gate(challenger, champion, min_improvement, challenger=2, champion=1)
-    assert decision.value is (challenger >= champion + min_improvement)
+    assert decision.value is deploys
     if decision.value:
         assert decision.reason.startswith("deploy v2")
     else:
         assert decision.reason.startswith("keep v1") and "rejected" in decision.reason
     assert f"{challenger:.4f}" in decision.reason and f"{champion:.4f}" in decision.reason
-    assert (f"+ {min_improvement}" in decision.reason) is bool(min_improvement)
+    assert f"{abs(challenger - champion):.4f}" in decision.reason or challenger == champion
+    assert f"more than {'the required ' if deploys else ''}{min_improvement}" in decision.reason
+
+
+def test_gate_sentences() -> None:
+    assert gate(0.6304, 0.2481, challenger=2, champion=1).reason == (
+        "deploy v2: test F1 0.6304 beats v1's 0.2481 by 0.3823 (more than the required 0.0)")
+    assert gate(0.3333, 0.5714, challenger=2, champion=1).reason == (
+        "keep v1: v2 scored test F1 0.3333, below v1's 0.5714 by 0.2381; a new model must beat it by more "
+        "than 0.0; v2 stays in the registry, rejected")
+    assert gate(0.62, 0.60, 0.05, challenger=2, champion=1).reason.startswith(
+        "keep v1: v2 scored test F1 0.6200, above v1's 0.6000 by only 0.0200; a new model must beat it by more "
+        "than 0.05")
+
+
+def test_a_tie_keeps_the_champion_and_says_so() -> None:
+    decision = gate(0.6304, 0.6304, 0.0, challenger=3, champion=2)
+    assert decision.value is False
+    assert decision.reason.startswith(
+        "keep v2: v3 scored test F1 0.6304, equal to v2's 0.6304; a new model must beat it by more than 0.0")
 
 
 def test_gate_without_version_numbers_uses_words() -> None:

@@ -333,11 +333,29 @@ def test_nonparametric_rule() -> None:
 
 
 @pytest.mark.parametrize("rule", ["parametric", "nonparametric"])
-def test_short_history_is_undecided(rule: str) -> None:
-    result = score_drift(0.1, 0.9, [0.9, 0.91], rule=rule)
-    assert result.drifted is None and result.threshold is None
-    assert "needs at least 3 recorded scores, there are 2" in result.reason
+def test_short_history_is_undecided_in_words(rule: str) -> None:
+    result = score_drift(0.1, 0.9, HISTORY[:4], rule=rule)  # the default needs 5
+    assert result.drifted is None and result.threshold is None and result.n_history == 4
+    assert result.reason == f"score drift undecided: 4 recorded scores, the {rule} rule needs 5"
+    named = score_drift(0.1, 0.9, [0.9, 0.91], rule=rule, version=3, mode="production")
+    assert named.reason == (f"score drift undecided: 2 scores recorded for v3 in production mode, "
+                            f"the {rule} rule needs 5")
+    assert "1 recorded score," in score_drift(0.1, 0.9, [0.9], rule=rule).reason
     assert score_drift(0.1, 0.9, [0.9, 0.91], rule=rule, min_history=2).drifted is True
+    assert score_drift(0.1, 0.9, HISTORY, rule=rule).drifted is True
+    with pytest.raises(ValueError, match="min_history"):
+        score_drift(0.1, 0.9, HISTORY, rule=rule, min_history=1)
+
+
+def test_history_thresholds_are_clipped_to_the_score_range() -> None:
+    spread = [0.6, 0.1, 0.9, 0.2, 0.7]  # mean-2·std < 0, Q1-1.5·IQR < 0
+    for rule in ("parametric", "nonparametric"):
+        result = score_drift(0.0, None, spread, rule=rule, version=3, mode="production")
+        assert result.threshold == 0.0 and result.drifted is False
+        assert "of 5 scores recorded for v3 in production mode (-" in result.reason
+        assert "clipped to 0: F1 lies in [0, 1])" in result.reason
+    assert score_drift(0.69, 0.73, HISTORY, rule="parametric").threshold > 0  # not clipped: said as is
+    assert "clipped" not in score_drift(0.69, 0.73, HISTORY, rule="parametric").reason
 
 
 def test_score_drift_json_and_errors() -> None:

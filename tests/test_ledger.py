@@ -109,6 +109,24 @@ def test_scores_by_role(ledger: Ledger) -> None:
     assert [s["version"] for s in ledger.scores(("test", "batch"))] == [1, 1, 2]
 
 
+def test_production_scores_are_per_mode_and_per_version(ledger: Ledger) -> None:
+    ledger.start_run("p1", "practice", "c", [])
+    ledger.start_run("r1", "production", "c", [])
+    ledger.start_run("r2", "production", "c", [])
+    ledger.record_score("p1", 2, "production", "test", {"f1": 0.90})       # practice: another mode
+    ledger.record_score("r1", 1, "production", "test", {"f1": 0.50})       # an earlier version
+    ledger.record_score("r1", 2, "production", "test", {"f1": 0.63})
+    ledger.record_score("r1", 2, "challenger", "test", {"f1": 0.63})       # not a production score
+    ledger.record_score("r2", 2, "production", "batch", {"f1": 0.61})
+    ledger.record_score("r2", 2, "production", "batch", {"precision": 0.5})  # no F1
+    ledger.record_score(None, 2, "production", "test", {"f1": 0.99})      # no run, so no mode
+    ledger.record_score("in-process", 2, "production", "test", {"f1": 0.98})  # no such run
+    assert ledger.production_scores("production", 2) == [0.63, 0.61]
+    assert ledger.production_scores("practice", 2) == [0.90]
+    assert ledger.production_scores("production", 1) == [0.50]
+    assert ledger.production_scores("production", 3) == []
+
+
 def test_deployments_newest_first(ledger: Ledger) -> None:
     ledger.record_deployment("r1", "deploy", 1, None, 0.6, "first model")
     ledger.record_deployment("r2", "deploy", 2, 1, 0.7, "better")

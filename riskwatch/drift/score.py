@@ -29,14 +29,26 @@ class ScoreDrift:
         return {f.name: json_value(getattr(self, f.name)) for f in fields(self)}
 
 
+def recorded_scores(n: int, version: int | None = None, mode: str | None = None) -> str:
+    """The history in words: "5 recorded scores", or "2 scores recorded for v3 in production mode"."""
+    noun = "score" if n == 1 else "scores"
+    whose = " ".join(part for part in (f"for v{version}" if version is not None else "",
+                                       f"in {mode} mode" if mode else "") if part)
+    return f"{n} {noun} recorded {whose}" if whose else f"{n} recorded {noun}"
+
+
 def score_drift(new_score: float, recorded_score: float | None, history: Sequence[float],
-                rule: str = "raw", min_history: int = 3, *, metric: str = "F1") -> ScoreDrift:
-    """Decide score drift for a higher-is-better score such as F1.
+                rule: str = "raw", min_history: int = 5, *, metric: str = "F1",
+                version: int | None = None, mode: str | None = None) -> ScoreDrift:
+    """Decide score drift for a higher-is-better score in [0, 1] such as F1.
 
     Rules: ``raw`` drifts when ``new_score < recorded_score``; ``parametric`` when it is below
     mean - 2*std of ``history`` (sample std, numpy ``ddof=1``); ``nonparametric`` when below
-    Q1 - 1.5*IQR of ``history`` (numpy.percentile, linear). The history rules need at least
-    ``min_history`` values, otherwise ``drifted`` is None. Unknown rule -> ValueError.
+    Q1 - 1.5*IQR of ``history`` (numpy.percentile, linear). Both thresholds are clipped to [0, 1],
+    the range of the score. ``history`` is the scores of one deployed version in one mode
+    (:meth:`riskwatch.ledger.Ledger.production_scores`); ``version`` and ``mode``, when given, name
+    it in the reason. The history rules need at least ``min_history`` values, otherwise
+    ``drifted`` is None and the reason says how many there are. Unknown rule -> ValueError.
     """
     if rule not in SCORE_RULES:
         raise ValueError(f"unknown score rule {rule!r}: use one of {', '.join(SCORE_RULES)}")
@@ -63,19 +75,21 @@ def score_drift(new_score: float, recorded_score: float | None, history: Sequenc
 
     if min_history < 2:
         raise ValueError(f"min_history must be >= 2 for the {rule} rule, got {min_history}")
+    of = recorded_scores(n, version, mode)
     if n < min_history:
         return ScoreDrift(rule, new, recorded, None, None,
-                          f"cannot decide score drift: the {rule} rule needs at least {min_history} "
-                          f"recorded scores, there {'is' if n == 1 else 'are'} {n}", n)
+                          f"score drift undecided: {of}, the {rule} rule needs {min_history}", n)
     if rule == "parametric":
-        threshold = float(scores.mean() - 2 * scores.std(ddof=1))
+        computed = float(scores.mean() - 2 * scores.std(ddof=1))
         bound = "mean-2·std"
     else:
         q1, q3 = np.percentile(scores, [25, 75])
-        threshold = float(q1 - 1.5 * (q3 - q1))
+        computed = float(q1 - 1.5 * (q3 - q1))
         bound = "Q1-1.5·IQR"
+    threshold = min(max(computed, 0.0), 1.0)
+    value = fmt(threshold) if threshold == computed else (
+        f"{fmt(computed)}, clipped to {fmt(threshold)}: {metric} lies in [0, 1]")
     drifted = new < threshold
-    of = f"{bound} of {n} recorded scores ({fmt(threshold)})"
-    reason = (f"score drift: {shown} is below {of}" if drifted else
-              f"no score drift: {shown} is not below {of}")
+    reason = (f"score drift: {shown} is below {bound} of {of} ({value})" if drifted else
+              f"no score drift: {shown} is not below {bound} of {of} ({value})")
     return ScoreDrift(rule, new, recorded, threshold, drifted, reason, n)

@@ -17,7 +17,8 @@ from riskwatch.metrics import score_model
 
 def assess_batch(reference: pd.DataFrame, current: pd.DataFrame, schema: Schema, policy: Mapping[str, Any],
                  model: Any | None, recorded_score: float | None, score_history: Sequence[float],
-                 score_rule: str, min_history: int, retrain_on: str) -> dict[str, Any]:
+                 score_rule: str, min_history: int, retrain_on: str, version: int | None = None,
+                 mode: str | None = None) -> dict[str, Any]:
     """Data drift (reference = the deployed model's training data, current = the new batch),
     score drift (the deployed model's F1 on the new batch) and the retrain decision."""
     report = data_drift(reference, current, schema.numeric_features, schema.categorical_features,
@@ -25,7 +26,7 @@ def assess_batch(reference: pd.DataFrame, current: pd.DataFrame, schema: Schema,
     batch_metrics = score_model(model, current, schema) if model is not None else None
     if batch_metrics is not None:
         sdrift = score_drift(batch_metrics["f1"], recorded_score, list(score_history), score_rule,
-                             min_history=min_history)
+                             min_history=min_history, version=version, mode=mode)
         score_flag, score_reason, sdict = sdrift.drifted, sdrift.reason, sdrift.to_dict()
     else:
         score_flag, score_reason, sdict = None, "no deployed model to score", None

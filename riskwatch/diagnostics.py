@@ -16,6 +16,7 @@ import pandas as pd
 
 from riskwatch.config import Schema
 from riskwatch.drift.data import data_drift
+from riskwatch.driftcheck import reference_of
 from riskwatch.drift.policy import DriftPolicy
 from riskwatch.ledger import Ledger
 from riskwatch.metrics import predict_risk
@@ -154,7 +155,7 @@ def run_diagnostics(finaldata_path: str | Path, test_data_path: str | Path, regi
         test = load_table(test_data_path, schema)
         predictions = predict_risk(registry.load_model(version), test, schema)
         result["predictions"] = predictions.to_dict(orient="records")
-        reference = pd.read_parquet(registry.training_data_path(version))
+        reference = reference_of(registry, version, schema, drift_policy)
         report = data_drift(reference, data, schema.numeric_features, schema.categorical_features,
                             DriftPolicy.from_mapping(drift_policy))
         result["drift"] = report.to_dict()

@@ -35,6 +35,7 @@ VERSION_METRICS = "metrics.json"
 VERSION_STATUS = "status.json"
 VERSION_ARTIFACT = "model.joblib"
 VERSION_TRAINING_DATA = "training_data.parquet"
+VERSION_PROFILE = "reference_profile.json"  # what the drift check compares new data with
 
 # ---- one run's folder (outputs/runs/<run id>)
 RUN_RECORD = "run.json"

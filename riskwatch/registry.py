@@ -67,8 +67,10 @@ class Registry:
         return sorted(found)
 
     # ---- writing -------------------------------------------------------------------------
-    def register(self, model: Any, training_data: Any, info: dict[str, Any]) -> int:
-        """Store a trained model with its training data and metadata as the next version."""
+    def register(self, model: Any, training_data: Any, info: dict[str, Any],
+                 profile: dict[str, Any] | None = None) -> int:
+        """Store a trained model with its training data, metadata and (when given) the reference
+        profile of its training data as the next version."""
         import joblib
 
         self.root.mkdir(parents=True, exist_ok=True)
@@ -79,6 +81,8 @@ class Registry:
         artifact = staging / layout.VERSION_ARTIFACT
         joblib.dump(model, artifact)
         training_data.to_parquet(staging / layout.VERSION_TRAINING_DATA, index=False)
+        if profile is not None:
+            atomic_write_text(staging / layout.VERSION_PROFILE, json.dumps(profile) + "\n")
         meta = {
             "version": version,
             "created_at": now_iso(),
@@ -183,6 +187,14 @@ class Registry:
 
     def training_data_path(self, version: int) -> Path:
         return self.path(version) / layout.VERSION_TRAINING_DATA
+
+    def profile(self, version: int) -> dict[str, Any] | None:
+        """The stored reference profile of the version's training data (None for versions made
+        before profiles existed)."""
+        try:
+            return json.loads((self.path(version) / layout.VERSION_PROFILE).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None
 
 
 def _fsync_dir(path: Path) -> None:

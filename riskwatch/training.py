@@ -14,6 +14,8 @@ from sklearn.pipeline import Pipeline
 
 from riskwatch import layout
 from riskwatch.config import Schema
+from riskwatch.drift.policy import DriftPolicy
+from riskwatch.drift.profile import build_profile
 from riskwatch.model import train_model
 from riskwatch.newdata import atomic_write_text, file_sha256
 from riskwatch.registry import Registry
@@ -22,11 +24,14 @@ from riskwatch.tables import read_table
 
 def train_and_register(finaldata_path: str, record_path: str, registry_path: str, output_model_path: str,
                        schema: Schema, estimator: str, params: Mapping[str, Any], scale_numeric: bool,
-                       run_id: str) -> tuple[int, Pipeline, pd.DataFrame]:
+                       run_id: str, drift_policy: Mapping[str, Any] | None = None) -> tuple[int, Pipeline, pd.DataFrame]:
     """Train on ``finaldata`` and store the model as a new registry version (with the hashes of the
-    files it learnt from); also write the baseline's ``trainedmodel.pkl`` to ``output_model_path``."""
+    files it learnt from and the reference profile later drift checks compare with); also write the
+    baseline's ``trainedmodel.pkl`` to ``output_model_path``."""
     data = read_table(finaldata_path, schema)  # the schema's types, as at scoring time
     model = train_model(data, schema, estimator, params, scale_numeric)
+    profile = build_profile(data, schema.numeric_features, schema.categorical_features,
+                            DriftPolicy.from_mapping(drift_policy or {}))
     registry = Registry(Path(registry_path))
     version = registry.register(model, data, {
         "run_id": run_id,
@@ -39,7 +44,7 @@ def train_and_register(finaldata_path: str, record_path: str, registry_path: str
         "target": schema.target,
         "finaldata_sha256": file_sha256(finaldata_path),
         "training_files": files_in_finaldata(record_path),
-    })
+    }, profile=profile.to_dict())
     out = Path(output_model_path)
     out.mkdir(parents=True, exist_ok=True)
     tmp = out / f".{layout.TRAINED_MODEL}.tmp"

@@ -50,10 +50,11 @@ def test_shifted_batch_is_data_drift_and_retrains(files, model) -> None:
     assert "score drift: undecided" in check["retrain"].reasons[2]
 
 
-def test_small_reference_uses_statistical_tests(files, model) -> None:
+def test_a_small_reference_is_judged_beyond_its_noise_too(files, model) -> None:
     check = run_check(files, "small_shifted", model, reference="small_reference")
-    assert check["data_drift"].method_family == "tests"
+    assert check["data_drift"].method_family == "distances"
     assert check["data_drift"].drifted is True
+    assert all(f.noise_bound is not None for f in check["data_drift"].features)
 
 
 def test_same_market_is_no_data_drift(files, model) -> None:

@@ -34,19 +34,22 @@ UNIFORM = [0.2] * 5
 SKEWED = [0.5, 0.2, 0.15, 0.1, 0.05]
 
 
+TESTS = DriftPolicy(numeric_method="ks", categorical_method="chi2")  # p-value statistics, chosen by name
+
+
 def as_json(obj: DataDriftReport | ScoreDrift) -> str:
     return json.dumps(obj.to_dict(), allow_nan=False)
 
 
-# --------------------------------------------------------------------------- tests family (small reference)
+# --------------------------------------------------------------------------- tests family (KS, chi2 by name)
 
 
 def test_ks_no_drift_on_same_distribution() -> None:
     rng = np.random.default_rng(1)
     ref, cur = normal_frame(rng, 500), normal_frame(rng, 500)
-    report = data_drift(ref, cur, ["x"], [])
+    report = data_drift(ref, cur, ["x"], [], TESTS)
     f = report.feature("x")
-    assert report.method_family == "tests"
+    assert report.method_family == "tests" and f.noise_bound is None
     assert (f.method, f.kind) == ("ks", "numeric")
     ks = stats.ks_2samp(ref["x"], cur["x"])
     assert f.statistic == pytest.approx(ks.statistic) and f.p_value == pytest.approx(ks.pvalue)
@@ -59,7 +62,7 @@ def test_ks_no_drift_on_same_distribution() -> None:
 def test_ks_detects_shift_and_reports_effect() -> None:
     rng = np.random.default_rng(2)
     ref, cur = normal_frame(rng, 500), normal_frame(rng, 500, shift=1.0)  # half a std
-    f = data_drift(ref, cur, ["x"], []).feature("x")
+    f = data_drift(ref, cur, ["x"], [], TESTS).feature("x")
     assert f.method == "ks" and f.drifted and f.p_value < 0.05
     expected = stats.wasserstein_distance(ref["x"], cur["x"]) / np.std(ref["x"])
     assert f.effect_size == pytest.approx(expected, rel=1e-9)
@@ -71,8 +74,8 @@ def test_ks_detects_shift_and_reports_effect() -> None:
 def test_chi2_for_categorical_with_and_without_drift() -> None:
     rng = np.random.default_rng(3)
     ref = category_frame(rng, 600, UNIFORM)
-    same = data_drift(ref, category_frame(rng, 600, UNIFORM), [], ["sector"]).feature("sector")
-    moved = data_drift(ref, category_frame(rng, 600, SKEWED), [], ["sector"]).feature("sector")
+    same = data_drift(ref, category_frame(rng, 600, UNIFORM), [], ["sector"], TESTS).feature("sector")
+    moved = data_drift(ref, category_frame(rng, 600, SKEWED), [], ["sector"], TESTS).feature("sector")
     assert same.method == moved.method == "chi2" and same.kind == "categorical"
     assert not same.drifted and same.p_value >= 0.05
     assert moved.drifted and moved.p_value < 1e-6
@@ -83,7 +86,7 @@ def test_chi2_for_categorical_with_and_without_drift() -> None:
 def test_chi2_matches_scipy_and_handles_new_and_unused_categories() -> None:
     ref = pd.DataFrame({"c": pd.Categorical(["a"] * 30 + ["b"] * 30, categories=["a", "b", "unused"])})
     cur = pd.DataFrame({"c": ["a"] * 20 + ["b"] * 25 + ["new"] * 15})
-    f = data_drift(ref, cur, [], ["c"]).feature("c")
+    f = data_drift(ref, cur, [], ["c"], TESTS).feature("c")
     table = np.array([[30, 30, 0], [20, 25, 15]])
     res = stats.chi2_contingency(table)
     assert f.statistic == pytest.approx(res.statistic) and f.p_value == pytest.approx(res.pvalue)
@@ -95,16 +98,16 @@ def test_low_cardinality_numeric_goes_to_chi2_not_ks() -> None:
     rng = np.random.default_rng(4)
     ref = pd.DataFrame({"grade": rng.integers(1, 6, 400), "score": rng.integers(1, 7, 400)})
     cur = pd.DataFrame({"grade": rng.integers(1, 6, 400), "score": rng.integers(1, 7, 400)})
-    report = data_drift(ref, cur, ["grade", "score"], [])
+    report = data_drift(ref, cur, ["grade", "score"], [], TESTS)
     grade, score = report.feature("grade"), report.feature("score")
     assert (grade.kind, grade.method, grade.effect_name) == ("numeric", "chi2", "cramers_v")
     assert grade.reference_mean == pytest.approx(ref["grade"].mean())
     assert score.method == "ks"  # 6 distinct values reaches ks_min_distinct
     shifted = pd.DataFrame({"grade": rng.choice([1, 2, 3, 4, 5], 400, p=[0.05, 0.05, 0.1, 0.3, 0.5])})
-    assert data_drift(ref, shifted, ["grade"], []).feature("grade").drifted
+    assert data_drift(ref, shifted, ["grade"], [], TESTS).feature("grade").drifted
 
 
-# --------------------------------------------------------------------------- distances family (large reference)
+# --------------------------------------------------------------------------- distances family (auto)
 
 
 def test_distance_path_no_drift_and_half_sigma_shift() -> None:
@@ -216,7 +219,7 @@ def test_missing_values_are_dropped_and_all_missing_is_not_drift() -> None:
     ref.loc[::7, "x"] = np.nan
     cur.loc[::5, "x"] = np.inf  # infinities count as missing too
     cur.loc[::3, "s"] = None
-    report = data_drift(ref, cur, ["x"], ["s"])
+    report = data_drift(ref, cur, ["x"], ["s"], TESTS)
     x = report.feature("x")
     finite = cur["x"][np.isfinite(cur["x"])]
     assert x.p_value == pytest.approx(stats.ks_2samp(ref["x"].dropna(), finite).pvalue)
@@ -250,7 +253,7 @@ def test_extension_dtypes_and_json() -> None:
                         "s": pd.Categorical(rng.choice(CATEGORIES, 200))})
     cur = ref.copy()
     cur.loc[0, "n"] = pd.NA
-    report = data_drift(ref, cur, ["n"], ["s"])
+    report = data_drift(ref, cur, ["n"], ["s"], TESTS)
     assert report.drifted is False and report.feature("n").n_current == 199
     payload = json.loads(as_json(report))
     assert payload["features"][0]["description"] == report.features[0].describe()
@@ -286,11 +289,15 @@ def test_udacity_practice_vs_source_drifts() -> None:
     numeric = ["lastmonth_activity", "lastyear_activity", "number_of_employees"]
     report = data_drift(ref, cur, numeric, [])
     print("\n" + report.verdict + "\n" + "\n".join(f.describe() for f in report.features))
-    assert report.method_family == "tests" and report.drifted is True
+    # 26 and 26 rows: only changes far beyond sampling noise count; two of the three features have them.
+    assert report.method_family == "distances" and report.drifted is True
+    assert set(report.drifted_features) == {"lastmonth_activity", "number_of_employees"}
     for f in report.features:
-        ks = stats.ks_2samp(ref[f.feature], cur[f.feature])
-        assert f.method == "ks" and f.p_value == pytest.approx(ks.pvalue) and f.drifted
-        assert f.psi_band == "significant change"
+        assert f.psi_band == "significant change" and f.noise_bound is not None
+    tested = data_drift(ref, cur, numeric, [], TESTS)
+    for f in tested.features:
+        assert f.method == "ks" and f.p_value == pytest.approx(stats.ks_2samp(ref[f.feature], cur[f.feature]).pvalue)
+        assert f.drifted
     # Activity last month and company size grew by an order of magnitude; last year's activity fell.
     months = report.feature("lastmonth_activity")
     assert months.current_mean > 10 * months.reference_mean
@@ -383,8 +390,11 @@ def test_policy_from_mapping() -> None:
         DriftPolicy.from_mapping({"min_rows": "10"})
 
 
-def test_policy_picks_family_by_reference_rows() -> None:
+def test_auto_uses_distances_beyond_noise_at_every_reference_size() -> None:
     rng = np.random.default_rng(15)
-    ref, cur = normal_frame(rng, 300), normal_frame(rng, 300)
-    assert data_drift(ref, cur, ["x"], [], DriftPolicy(small_sample_max_rows=299)).method_family == "distances"
-    assert data_drift(ref, cur, ["x"], [], DriftPolicy(small_sample_max_rows=300)).method_family == "tests"
+    for n in (30, 300, 3000):
+        ref, cur = normal_frame(rng, n), normal_frame(rng, 50)
+        report = data_drift(ref, cur, ["x"], [], DriftPolicy(small_sample_max_rows=10**6))
+        f = report.feature("x")
+        assert report.method_family == "distances" and f.method == "wasserstein_norm"
+        assert f.noise_bound > 0.1 and not f.drifted  # 50 rows: noise alone passes the 0.1 threshold

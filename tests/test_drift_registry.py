@@ -44,12 +44,11 @@ def test_builtin_statistics_resolve_to_their_functions() -> None:
         jensenshannon(counts.reference, counts.current, base=2))
 
 
-def test_auto_picks_tests_up_to_small_sample_max_rows_and_distances_above() -> None:
+def test_auto_picks_the_distances_at_every_size() -> None:
     policy = DriftPolicy(small_sample_max_rows=100)
-    assert registry.choose("numeric", 100, policy).name == "ks"
-    assert registry.choose("categorical", 100, policy).name == "chi2"
-    assert registry.choose("numeric", 101, policy).name == "wasserstein_norm"
-    assert registry.choose("categorical", 101, policy).name == "jensenshannon"
+    for n in (10, 100, 101, 10**7):
+        assert registry.choose("numeric", n, policy).name == "wasserstein_norm"
+        assert registry.choose("categorical", n, policy).name == "jensenshannon"
     named = DriftPolicy(small_sample_max_rows=100, categorical_method="chi2")
     assert registry.choose("categorical", 10**6, named).name == "chi2"
 
@@ -58,10 +57,10 @@ def test_methods_of_different_families_make_a_mixed_report() -> None:
     rng = np.random.default_rng(1)
     ref = pd.DataFrame({"x": rng.normal(0, 1, 200), "s": rng.choice(list("abc"), 200)})
     cur = pd.DataFrame({"x": rng.normal(0, 1, 200), "s": rng.choice(list("abc"), 200)})
-    report = data_drift(ref, cur, ["x"], ["s"], DriftPolicy(categorical_method="jensenshannon"))
+    report = data_drift(ref, cur, ["x"], ["s"], DriftPolicy(numeric_method="ks"))
     assert (report.feature("x").method, report.feature("s").method) == ("ks", "jensenshannon")
     assert report.method_family == "mixed"
-    assert data_drift(ref, cur, [], ["s"], DriftPolicy(categorical_method="jensenshannon")).method_family == "distances"
+    assert data_drift(ref, cur, [], ["s"], DriftPolicy(numeric_method="ks")).method_family == "distances"
 
 
 def test_a_named_method_keeps_its_frequency_fallback() -> None:

@@ -6,6 +6,7 @@ the statistics cannot use never reaches a notebook. Standard library only: the c
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, fields
 from numbers import Integral, Real
 from typing import Any, Mapping
@@ -29,9 +30,14 @@ class DriftPolicy:
     """Thresholds for data drift; defaults follow the common drift tools.
 
     ``numeric_method`` and ``categorical_method`` name a statistic of
-    :mod:`riskwatch.drift.registry` for that kind of feature, or "auto": tests (KS, chi-squared)
-    when the reference has at most ``small_sample_max_rows`` rows, distances (normalised
-    Wasserstein, Jensen-Shannon) above.
+    :mod:`riskwatch.drift.registry` for that kind of feature, or "auto": the distances (normalised
+    Wasserstein, Jensen-Shannon) at every size. A distance counts as drift only when it reaches
+    its threshold (the practical size of a change) **and** exceeds what sampling noise alone
+    produces at this reference and batch size: a high quantile of the distance between samples of
+    those sizes drawn from the reference itself (``noise_replicates`` draws). The quantile is set so
+    that, with no change at all, the dataset verdict (``drift_share`` of the features) is wrong in
+    at most ``false_alarm_rate`` of the checks (:func:`feature_quantile`).
+    ``small_sample_max_rows`` is kept so older configs load; "auto" no longer switches on it.
     """
 
     small_sample_max_rows: int = 1000
@@ -45,6 +51,8 @@ class DriftPolicy:
     min_rows: int = 10
     numeric_method: str = "auto"
     categorical_method: str = "auto"
+    false_alarm_rate: float = 0.01
+    noise_replicates: int = 400
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -62,6 +70,8 @@ class DriftPolicy:
             ("psi_bands", 0 < bands[0] < bands[1], "must be two increasing positive numbers, e.g. [0.1, 0.25]"),
             ("drift_share", 0 < self.drift_share <= 1, "must be in (0, 1]"),
             ("min_rows", self.min_rows >= 1, "must be >= 1"),
+            ("false_alarm_rate", 0 < self.false_alarm_rate <= 0.2, "must be in (0, 0.2]"),
+            ("noise_replicates", self.noise_replicates >= 50, "must be >= 50"),
         ]
         for name, ok, why in checks:
             if not ok:
@@ -122,3 +132,25 @@ def _check_type(name: str, default: Any, value: Any) -> None:
         wanted = "an integer" if integer else "a number"
     if not ok:
         raise DriftPolicyError(name, f"must be {wanted}, got {value!r}")
+
+
+MIN_FEATURE_QUANTILE = 0.9   # a single feature is called drifted at most 10 % of the time by noise
+
+
+def feature_quantile(n_features: int, drift_share: float, false_alarm_rate: float) -> float:
+    """The per-feature noise quantile that keeps the dataset's false-alarm rate within
+    ``false_alarm_rate``: with independent features each past its bound with probability p, the
+    dataset drifts when at least ``ceil(drift_share * n)`` of ``n`` do (a binomial tail)."""
+    n = max(n_features, 1)
+    needed = max(1, math.ceil(drift_share * n - 1e-9))
+
+    def tail(p: float) -> float:
+        return sum(math.comb(n, k) * p ** k * (1 - p) ** (n - k) for k in range(needed, n + 1))
+
+    low, high = 0.0, 1 - MIN_FEATURE_QUANTILE
+    if tail(high) <= false_alarm_rate:
+        return MIN_FEATURE_QUANTILE
+    for _ in range(50):  # bisection: tail() grows with p
+        mid = (low + high) / 2
+        low, high = (mid, high) if tail(mid) <= false_alarm_rate else (low, mid)
+    return 1 - low

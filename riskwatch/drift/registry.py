@@ -67,14 +67,10 @@ def _resolve(path: str) -> Callable[[Any], Any]:
 
 _ENTRIES: dict[str, Statistic] = {}
 
-# What "auto" picks: tests for small references, distances above, because with many rows a test
-# flags differences too small to matter.
-AUTO = {
-    ("numeric", "tests"): "ks",
-    ("numeric", "distances"): "wasserstein_norm",
-    ("categorical", "tests"): "chi2",
-    ("categorical", "distances"): "jensenshannon",
-}
+# What "auto" picks: the distances at every size. A distance counts as drift only beyond the
+# sampling-noise bound for the batch at hand (riskwatch.drift.noise), so small batches do not
+# raise false alarms and large ones are not flagged for differences too small to matter.
+AUTO = {"numeric": "wasserstein_norm", "categorical": "jensenshannon"}
 
 
 def register(entry: Statistic) -> Statistic:
@@ -104,7 +100,7 @@ def register(entry: Statistic) -> Statistic:
 
 def unregister(name: str) -> None:
     """Remove a statistic added with :func:`register` (the ones ``auto`` picks stay)."""
-    if name in AUTO.values():
+    if name in _BUILT_IN:
         raise ValueError(f"drift statistic {name!r} is built in and cannot be removed")
     _ENTRIES.pop(name)
 
@@ -130,13 +126,9 @@ def label(name: str) -> str:
 
 def choose(kind: str, n_reference: int, policy: Any) -> Statistic:
     """The statistic for ``kind`` features under ``policy`` (a DriftPolicy): its ``<kind>_method``,
-    or for "auto" the test when the reference has at most ``small_sample_max_rows`` rows and the
-    distance above."""
+    or for "auto" the distance of that kind (``n_reference`` no longer matters; kept for callers)."""
     method = getattr(policy, f"{kind}_method")
-    if method == "auto":
-        family = "tests" if n_reference <= policy.small_sample_max_rows else "distances"
-        method = AUTO[(kind, family)]
-    return get(method)
+    return get(AUTO[kind] if method == "auto" else method)
 
 
 _STATISTICS = "riskwatch.drift.statistics"
@@ -149,3 +141,4 @@ register(Statistic("ks", "KS", ("numeric",), "p_value_threshold", "p_value", "te
 register(Statistic("wasserstein_norm", "normalised Wasserstein", ("numeric",), "wasserstein_threshold",
                    "distance", "distances", f"{_STATISTICS}:wasserstein_norm",
                    frequency_fallback="jensenshannon"))
+_BUILT_IN = frozenset(_ENTRIES)  # the statistics above; unregister() keeps them

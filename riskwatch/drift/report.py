@@ -58,6 +58,7 @@ class FeatureDrift:
     n_reference: int = 0
     n_current: int = 0
     note: str | None = None
+    noise_bound: float | None = None   # what sampling noise alone reaches at these sizes (distances)
 
     @property
     def tested(self) -> bool:
@@ -80,6 +81,10 @@ class FeatureDrift:
         else:
             sign = ">=" if self.statistic >= self.threshold else "<"
             test = f"{name} {fmt(self.statistic, 3)} {sign} {fmt(self.threshold)}"
+            if self.noise_bound is not None:
+                beyond = self.statistic > self.noise_bound
+                test += (f" {'and above' if beyond else 'but within'} the noise bound {fmt(self.noise_bound, 3)} "
+                         f"for {self.n_current} new rows")
             evidence = []
         if self.reference_mean is not None and self.current_mean is not None:
             evidence.append(f"mean {fmt(self.reference_mean)} -> {fmt(self.current_mean)}")

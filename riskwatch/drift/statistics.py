@@ -34,6 +34,7 @@ class ScaledDistance:
     value: float
     name: str           # how it was scaled, e.g. "wasserstein/std"
     note: str | None    # set when the reference is constant and the usual scale does not exist
+    scale: float = 1.0  # what the distance was divided by
 
 
 @dataclass
@@ -42,6 +43,7 @@ class Samples:
 
     reference: np.ndarray
     current: np.ndarray
+    spread: float | None = None   # the reference's population std when known exactly (profiles)
 
     @cached_property
     def normalised_wasserstein(self) -> ScaledDistance:
@@ -54,7 +56,7 @@ class Samples:
         if ref[0] != ref[-1]:
             # Comparing the sorted ends is an exact constancy check; np.std of a constant column
             # can come out as 1e-17 instead of 0.
-            scale, name = float(ref.std()), "wasserstein/std"
+            scale, name = (self.spread or float(ref.std())), "wasserstein/std"
         elif ref_mean != 0:
             # Constant reference: there is no spread to scale by, so scale by its magnitude and
             # the effect reads as a relative shift ("current is 30% of the value away").
@@ -63,7 +65,7 @@ class Samples:
         else:
             scale, name = 1.0, "wasserstein"
             note = "reference is constant at 0, distance not scaled"
-        return ScaledDistance(w / scale, name, note)
+        return ScaledDistance(w / scale, name, note, scale)
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,8 @@ def decide_retrain(data_drifted: bool | None, score_drifted: bool | None, retrai
     """
     def said(flag: bool | None, what: str, why: str) -> str:
         state = {True: "yes", False: "no", None: "undecided"}[flag]
+        for repeated in (f"{what}: ", f"no {what}: ", f"{what} undecided: "):
+            why = why.removeprefix(repeated)  # the verdict already opens the line
         return f"{what}: {state}" + (f" — {why}" if why else "")
 
     data_line = said(data_drifted, "data drift", data_reason)

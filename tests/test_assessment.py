@@ -46,7 +46,13 @@ def test_shifted_batch_is_data_drift_and_retrains(files, model) -> None:
     assert check["batch_metrics"] == score_model(model, files["shifted"], SCHEMA)
     assert check["score_drift"]["drifted"] is None  # too little history for the parametric rule
     assert check["retrain"].value is True
-    assert check["retrain"].reasons[1].startswith("data drift: yes — " + report.verdict)
+    assert check["retrain"].reasons[1] == "data drift: yes — " + report.verdict.removeprefix("data drift: ")
+    why = check["retrain"].reasons[-1]
+    assert why.startswith("why: drifted most — ") and "mean predicted risk by" in why
+    causes = check["drift_causes"]
+    assert 1 <= len(causes) <= 3 and {c["feature"] for c in causes} <= set(report.drifted_features)
+    assert [abs(c["risk_change"]) for c in causes] == sorted((abs(c["risk_change"]) for c in causes), reverse=True)
+    assert causes[0]["feature"] in why.split(",")[0]
     assert "score drift: undecided" in check["retrain"].reasons[2]
 
 
@@ -100,3 +106,20 @@ def test_too_few_rows_is_undecided_and_does_not_retrain(files) -> None:
     assert "not enough rows" in check["data_drift"].verdict
     assert check["retrain"].value is False
     assert check["retrain"].reasons[1].startswith("data drift: undecided")
+
+
+def test_the_explanation_names_the_feature_the_model_relies_on(files, model) -> None:
+    """Only number_of_employees moves, strongly: it is named first, with the risk it moves."""
+    current = files["same"].copy()
+    current["number_of_employees"] = current["number_of_employees"] * 4
+    current["lastmonth_activity"] = current["lastmonth_activity"] * 3
+    check = run_check(files, "same", model)
+    assert check["drift_causes"] == []  # no drift, nothing to explain
+    shifted = assess_batch(files["reference"], current, SCHEMA, dict(DEFAULT_DRIFT), model, None, [], "raw", 5,
+                           "either")
+    causes = shifted["drift_causes"]
+    assert {c["feature"] for c in causes} == {"number_of_employees", "lastmonth_activity"}
+    expected = shifted["retrain"].reasons[-1]
+    for cause in causes:
+        assert f"{cause['feature']} (effect {cause['effect_size']:.2f}; it alone moves the mean predicted risk by " \
+               f"{100 * cause['risk_change']:+.1f} points)" in expected

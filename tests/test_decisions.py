@@ -35,7 +35,7 @@ def test_decide_retrain_keeps_the_reasons() -> None:
     decision = decide_retrain(True, None, "either", "data drift: 2 of 3 features drifted",
                               "cannot decide: too little history")
     assert decision.value is True
-    assert decision.reasons[1] == "data drift: yes — data drift: 2 of 3 features drifted"
+    assert decision.reasons[1] == "data drift: yes — 2 of 3 features drifted"  # not "data drift" twice
     assert decision.reasons[2] == "score drift: undecided — cannot decide: too little history"
     assert decision.reason == "; ".join(decision.reasons)
     assert decision.to_dict() == {"value": True, "reasons": list(decision.reasons)}

@@ -266,7 +266,8 @@ def test_sigkill_mid_cycle_then_a_clean_next_run(project: Path, stage_notebook: 
     nxt = run_runner(project, "--mode", "production", "run")
     assert nxt.returncode == 0, nxt.stdout + nxt.stderr
     assert "redoing the unfinished cycle" in nxt.stdout
-    assert last_run(root)["outcome"] in ("deployed", "no-retrain")
+    # the redo may retrain to a tie with a version the killed run already deployed: then it is refused
+    assert last_run(root)["outcome"] in ("deployed", "no-retrain", "rejected")
     assert production_is_consistent(project) >= 2
     status = run_runner(project, "status")
     assert status.returncode == 0 and "production: v" in status.stdout

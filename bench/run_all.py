@@ -26,6 +26,7 @@ def main() -> None:
     for name, bench in (("cron tick, cycle, per-stage overhead", pipeline.cycle_and_tick),
                         ("scoring at scale", scale.scoring),
                         ("drift at scale", scale.drift),
+                        ("drift check against a reference profile", scale.profile_check),
                         ("ingestion at scale", (lambda: scale.ingestion(1_000_000, 20)) if args.quick
                          else scale.ingestion)):
         print(f"running: {name} …", flush=True)

@@ -94,7 +94,7 @@ def drift_table(drift: dict[str, Any] | None):
     rows = []
     for f in drift["features"]:
         rows.append({"feature": f["feature"], "method": f["method"], "value": number(f["statistic"]),
-                     "p-value": number(f["p_value"]),
+                     "noise bound": number(f.get("noise_bound")), "p-value": number(f["p_value"]),
                      "effect size": f"{number(f['effect_size'])} ({f['effect_name']})",
                      "PSI": f"{number(f['psi'])} ({PSI_BAND_SHORT.get(f['psi_band'], f['psi_band'])})",
                      "verdict": "DRIFT" if f["drifted"] else "no drift"})

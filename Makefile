@@ -53,6 +53,7 @@ test: install-test system-deps
 
 bench: install system-deps
 	$(PY) bench/run_all.py
+	$(PY) bench/drift_accuracy.py
 	$(PY) bench/api.py --seconds 3
 
 api: install

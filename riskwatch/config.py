@@ -58,11 +58,16 @@ DEFAULT_ALERTS: dict[str, Any] = {
     "events": ["drift", "deploy", "reject", "failure"],
 }
 DEFAULT_LOGGING: dict[str, Any] = {"max_bytes": 5_000_000, "backups": 5}
+DEFAULT_RISK: dict[str, Any] = {
+    "bands": ["low", "medium", "high"],  # risk bands, lowest first
+    "cutoffs": [0.3, 0.6],               # attrition probability where each next band starts
+    "top": 10,                           # clients named in the report and the dashboard
+}
 ALLOWED_ESTIMATOR_PREFIX = "sklearn."
 
 TOP_LEVEL_KEYS = set(PATH_KEYS) | {
     "mode", "modes", "schema", "model", "drift", "decision", "runtime", "report", "api", "alerts", "logging",
-    "description",
+    "risk", "description",
 }
 
 
@@ -131,6 +136,7 @@ class Config:
     api: Mapping[str, Any] = field(default_factory=lambda: dict(DEFAULT_API))
     alerts: Mapping[str, Any] = field(default_factory=lambda: dict(DEFAULT_ALERTS))
     logging: Mapping[str, Any] = field(default_factory=lambda: dict(DEFAULT_LOGGING))
+    risk: Mapping[str, Any] = field(default_factory=lambda: dict(DEFAULT_RISK))
 
     @property
     def log_path(self) -> Path:
@@ -289,6 +295,21 @@ def _drift(raw: Any, source: Path) -> dict[str, Any]:
     return {**DEFAULT_DRIFT, **raw}
 
 
+def _risk(raw: Any, source: Path) -> dict[str, Any]:
+    risk = _merge_section(DEFAULT_RISK, raw, "risk", source)
+    bands, cutoffs = risk["bands"], risk["cutoffs"]
+    if len(bands) < 2 or not all(isinstance(b, str) and b for b in bands) or len(set(bands)) != len(bands):
+        raise ConfigError("risk.bands", f"must name two or more distinct bands, lowest first, got {bands!r}", source)
+    numbers = all(isinstance(c, (int, float)) and not isinstance(c, bool) for c in cutoffs)
+    if len(cutoffs) != len(bands) - 1 or not numbers or list(cutoffs) != sorted(set(cutoffs)) \
+            or not all(0 < c < 1 for c in cutoffs):
+        raise ConfigError("risk.cutoffs", f"must be {len(bands) - 1} increasing probabilities in (0, 1), one where "
+                          f"each band after the first starts, got {cutoffs!r}", source)
+    if isinstance(risk["top"], bool) or not isinstance(risk["top"], int) or risk["top"] < 1:
+        raise ConfigError("risk.top", f"must be a whole number >= 1, got {risk['top']!r}", source)
+    return risk
+
+
 def load_config(path: str | Path = "config.json", mode: str | None = None) -> Config:
     """Read, validate and resolve the config at ``path`` for ``mode`` (default: its ``mode`` key).
 
@@ -368,5 +389,6 @@ def load_config(path: str | Path = "config.json", mode: str | None = None) -> Co
         api=_merge_section(DEFAULT_API, raw.get("api"), "api", source),
         alerts=_alerts(raw.get("alerts"), source),
         logging=_merge_section(DEFAULT_LOGGING, raw.get("logging"), "logging", source),
+        risk=_risk(raw.get("risk"), source),
         **paths,
     )

@@ -27,6 +27,7 @@ CONFUSION_MATRIX = "confusionmatrix.png" # baseline
 API_RETURNS_JSON = "apireturns.json"
 API_RETURNS_TXT = "apireturns.txt"       # baseline
 DEPLOYMENT_INFO = "deployment.json"      # written last: the production folder is complete
+LATEST_RISK = "risk_scores.csv"          # in the production folder: the latest cycle's risk list
 
 # ---- model registry (config: registry_path)
 PRODUCTION_POINTER = "production.json"
@@ -36,11 +37,13 @@ VERSION_STATUS = "status.json"
 VERSION_ARTIFACT = "model.joblib"
 VERSION_TRAINING_DATA = "training_data.parquet"
 VERSION_PROFILE = "reference_profile.json"  # what the drift check compares new data with
+VERSION_CALIBRATOR = "calibrator.joblib"    # maps the model's probabilities to calibrated ones
 
 # ---- one run's folder (outputs/runs/<run id>)
 RUN_RECORD = "run.json"
 BATCH = "batch.parquet"                  # the de-duplicated rows of this run's new files
 DIAGNOSTICS = "diagnostics.json"
+RISK_SCORES = "risk_scores.csv"          # every client of the batch, highest attrition risk first
 REPORT_STEM = "report"                   # report.html, report.pdf
 
 # ---- project state (config: outputs_path)

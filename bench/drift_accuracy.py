@@ -145,9 +145,12 @@ _THREE = ("normal", "skewed", "counts")
 SCENARIOS = (
     Scenario("no change"),
     Scenario("no change, heavy ties", ties=True),
-    Scenario("1 of 5: normal +1 sd", mean_shift=(("normal", 1.0),)),
-    Scenario("1 of 5: long tail +0.5 sd", mean_shift=(("long_tail", 0.5),)),
-    Scenario("2 of 5: normal, counts +1 sd", mean_shift=(("normal", 1.0), ("counts", 1.0))),
+    # Partial drift, below drift_share: not a target of the issue, shown because each unchanged
+    # feature is allowed a 10 % false flag (the per-feature quantile that keeps "no change" under
+    # 1 %), so once one or two features really moved, a dataset alarm becomes more likely.
+    Scenario("1 of 5: normal +1 sd", mean_shift=(("normal", 1.0),), alarm_ok=True),
+    Scenario("1 of 5: long tail +0.5 sd", mean_shift=(("long_tail", 0.5),), alarm_ok=True),
+    Scenario("2 of 5: normal, counts +1 sd", mean_shift=(("normal", 1.0), ("counts", 1.0)), alarm_ok=True),
     Scenario("mean +0.5 sd on 3 of 5", mean_shift=tuple((n, 0.5) for n in _THREE), detect_from=200),
     Scenario("scale x1.5 on 3 of 5", scale=tuple((n, 1.5) for n in _THREE), detect_from=200),
     Scenario("segment mix + 2 means +0.3 sd", mean_shift=(("normal", 0.3), ("skewed", 0.3)),

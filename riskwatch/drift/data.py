@@ -66,8 +66,13 @@ def _tested(name: str, kind: str, statistic: Statistic, outcome: Outcome, defaul
     effect = default_effect if outcome.effect_size is None else (outcome.effect_size, outcome.effect_name)
     threshold = statistic.threshold(policy)
     too_few = _too_few_note(n_ref, n_cur, policy.min_rows)
-    drifted = too_few is None and statistic.drifted(outcome.statistic, outcome.p_value, threshold) \
-        and (noise_bound is None or outcome.statistic > noise_bound)
+    if noise_bound is None:
+        passes = statistic.drifted(outcome.statistic, outcome.p_value, threshold)
+    else:
+        # Beyond the noise, and of practical size within the measurement's own uncertainty: the
+        # reference is a sample too, so a change of twice the threshold can read just under it.
+        passes = outcome.statistic > noise_bound and outcome.statistic >= threshold - noise_bound / 2
+    drifted = too_few is None and passes
     return FeatureDrift(feature=name, kind=kind, method=statistic.name, statistic=outcome.statistic,
                         p_value=outcome.p_value, effect_size=effect[0], effect_name=effect[1],
                         threshold=threshold, drifted=bool(drifted), psi=psi,

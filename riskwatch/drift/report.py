@@ -79,12 +79,16 @@ class FeatureDrift:
             test = f"{name} p={fmt(self.p_value, 2)} {sign} {fmt(self.threshold)}"
             evidence = [f"effect: {self.effect_name} {fmt(self.effect_size, 3)}"]
         else:
-            sign = ">=" if self.statistic >= self.threshold else "<"
-            test = f"{name} {fmt(self.statistic, 3)} {sign} {fmt(self.threshold)}"
-            if self.noise_bound is not None:
-                beyond = self.statistic > self.noise_bound
-                test += (f" {'and above' if beyond else 'but within'} the noise bound {fmt(self.noise_bound, 3)} "
-                         f"for {self.n_current} new rows")
+            if self.noise_bound is None:
+                sign = ">=" if self.statistic >= self.threshold else "<"
+                test = f"{name} {fmt(self.statistic, 3)} {sign} {fmt(self.threshold)}"
+            else:
+                bound = self.noise_bound
+                practical = self.statistic >= self.threshold - bound / 2
+                beyond = self.statistic > bound
+                test = (f"{name} {fmt(self.statistic, 3)}, {'above' if beyond else 'within'} the noise bound "
+                        f"{fmt(bound, 3)} for {self.n_current} new rows and {'of' if practical else 'below'} "
+                        f"practical size (threshold {fmt(self.threshold)}, less half the bound)")
             evidence = []
         if self.reference_mean is not None and self.current_mean is not None:
             evidence.append(f"mean {fmt(self.reference_mean)} -> {fmt(self.current_mean)}")

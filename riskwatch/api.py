@@ -1,4 +1,5 @@
-"""HTTP API: predictions from the deployed model, its scores, summary statistics, diagnostics.
+"""HTTP API: predictions from the deployed model, its scores, the latest risk list, summary
+statistics, diagnostics.
 
 ``create_app(config)`` builds the app; ``runner.py serve`` runs it on uvicorn (127.0.0.1 by
 default). The model follows the registry's production pointer: when a deploy or rollback switches
@@ -13,7 +14,7 @@ import threading
 from typing import Any, Optional
 
 import pandas as pd
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
@@ -22,6 +23,7 @@ from pydantic import BaseModel, Field
 from riskwatch.config import Config, Schema
 from riskwatch.records import RecordError, RecordErrorKind, frame_from_json, read_csv_bytes, validate_frame
 from riskwatch.registry import Registry, RegistryError
+from riskwatch.riskfile import MAX_PER_PAGE, NO_RISK_LIST, LatestRiskList, RiskListError, UnknownBand, check_band
 from riskwatch.runs import latest_diagnostics
 from riskwatch.serving import compile_scorer
 
@@ -130,6 +132,8 @@ def create_app(config: Config) -> FastAPI:
                                         config.test_data_path if config.test_data_path.is_dir()
                                         else config.test_data_path.parent)]
     stats_cache: dict[str, Any] = {}
+    latest_risk = LatestRiskList(config)
+    bands = list(config.risk["bands"])
 
     app = FastAPI(title="riskwatch", version="0.1.0",
                   description="Attrition risk of corporate clients from the deployed model, "
@@ -206,6 +210,25 @@ def create_app(config: Config) -> FastAPI:
         if metrics is None:
             raise ApiError(404, f"v{version} has no recorded scores")
         return {"model_version": version, **metrics}
+
+    @app.get("/risk", tags=["clients"], summary="The latest risk list: clients highest risk first, by page",
+             responses={404: {"description": "no risk list yet"}, 422: {"description": "unknown band or bad page"}})
+    def risk(page: int = Query(1, ge=1, le=10**9, description="page number, from 1"),
+             per_page: int = Query(50, ge=1, le=MAX_PER_PAGE, description="clients per page"),
+             band: Optional[str] = Query(None, description="only the clients of this risk band",
+                                         json_schema_extra={"enum": bands})) -> dict[str, Any]:
+        """Counts per band, the total, page information and one page of clients (id, probability,
+        predicted class, band) of the list the latest cycle with new client data wrote."""
+        try:
+            band = check_band(band, bands)
+            current = latest_risk.get()
+        except UnknownBand as exc:
+            raise ApiError(422, str(exc)) from None
+        except RiskListError as exc:
+            raise ApiError(503, str(exc)) from None
+        if current is None:
+            raise ApiError(404, NO_RISK_LIST)
+        return current.page(page, per_page, band)
 
     @app.get("/summarystats", tags=["data"], summary="Summary statistics of the ingested data")
     def summarystats() -> dict[str, Any]:

@@ -28,19 +28,29 @@ def assess_batch(reference: pd.DataFrame | ReferenceProfile, current: pd.DataFra
     decision."""
     report = data_drift(reference, current, schema.numeric_features, schema.categorical_features,
                         DriftPolicy.from_mapping(policy))
-    batch_metrics = score_model(model, current, schema) if model is not None else None
+    labelled = labelled_rows(current, schema)
+    batch_metrics = score_model(model, labelled, schema) if model is not None and len(labelled) else None
     if batch_metrics is not None:
         sdrift = score_drift(batch_metrics["f1"], recorded_score, list(score_history), score_rule,
                              min_history=min_history, version=version, mode=mode)
         score_flag, score_reason, sdict = sdrift.drifted, sdrift.reason, sdrift.to_dict()
     else:
-        score_flag, score_reason, sdict = None, "no deployed model to score", None
+        score_flag, score_reason, sdict = None, ("no deployed model to score" if model is None else
+                                                 "the new rows carry no outcomes yet"), None
     decision = decide_retrain(report.drifted, score_flag, retrain_on, report.verdict, score_reason)
     causes = explain_drift(report, reference, current, model, schema)
     if causes:
         decision = Decision(decision.value, decision.reasons + (why_sentence(causes),))
     return {"data_drift": report, "score_drift": sdict, "batch_metrics": batch_metrics, "retrain": decision,
             "drift_causes": causes}
+
+
+def labelled_rows(batch: pd.DataFrame, schema: Schema) -> pd.DataFrame:
+    """The rows of a batch that carry an outcome (a batch mixes labelled and unlabelled files)."""
+    if schema.target not in batch:
+        return batch.iloc[0:0]
+    labelled = batch[batch[schema.target].notna()]
+    return labelled.astype({schema.target: "int64"})
 
 
 def _reference_values(reference: pd.DataFrame | ReferenceProfile, name: str, size: int,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -36,7 +37,11 @@ def build_parser() -> argparse.ArgumentParser:
                      help="train a challenger even without drift (the deployment gate still applies)")
     run.add_argument("--dry-run", action="store_true",
                      help="say what a cycle would do (new files, drift check) without changing anything")
-    commands.add_parser("status", help="deployed version, its score, the last run and its decisions")
+    commands.add_parser("status", help="deployed version, its score, clients at risk, the last run and its decisions")
+    score = commands.add_parser("score", help="score a CSV of clients with the deployed model and write "
+                                              "the risk list (highest risk first)")
+    score.add_argument("file", help="CSV with the id column and every feature (other columns are ignored)")
+    score.add_argument("-o", "--output", help="write the list to this CSV file (default: standard output)")
     history = commands.add_parser("history", help="list runs and deployments")
     history.add_argument("--limit", type=int, default=20)
     rollback = commands.add_parser("rollback", help="put a previous model version back into production")
@@ -86,6 +91,8 @@ def main(argv: list[str] | None = None) -> int:
         if command == "status":
             print(status_text(cfg))
             return 0
+        if command == "score":
+            return score_command(cfg, args.file, args.output)
         if command == "history":
             print(history_text(cfg, args.limit))
             return 0
@@ -127,6 +134,30 @@ def cron_command(cfg, action: str, every: str) -> int:
     except cron.CronError as exc:
         print(f"riskwatch: {exc}", file=sys.stderr)
         return 2
+    return 0
+
+
+def score_command(cfg, file: str, output: str | None) -> int:
+    """The risk list of ``file`` to ``output`` (atomically) or to standard output; exit 2 if it cannot be made."""
+    from riskwatch.newdata import atomic_write_text
+    from riskwatch.risk import band_counts
+    from riskwatch.riskfile import ScoreError, counts_text, score_csv
+
+    try:
+        table = score_csv(cfg, file)
+    except ScoreError as exc:
+        print(f"riskwatch: {exc}", file=sys.stderr)
+        return 2
+    if output is None:
+        try:
+            table.to_csv(sys.stdout, index=False)
+            sys.stdout.flush()
+        except BrokenPipeError:  # `score FILE | head`: the reader has all it wanted
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    atomic_write_text(output, table.to_csv(index=False))
+    print(f"{len(table):,} clients scored by v{int(table['model_version'].iloc[0])} → {output} "
+          f"(highest risk first): {counts_text(band_counts(table, cfg.risk['bands']))}")
     return 0
 
 
@@ -179,6 +210,7 @@ def status_text(cfg) -> str:
         scores = ", ".join(f"{k} {metrics[k]:.4f}" for k in ("f1", "precision", "recall", "roc_auc")
                            if metrics.get(k) is not None)
         lines.append(f"production: v{version} since {pointer.get('since')} ({pointer.get('action')}); {scores}")
+    lines.append(risk_status_line(cfg))
     if not cfg.ledger_path.exists():
         lines.append("last run: none yet")
         return "\n".join(lines)
@@ -192,6 +224,20 @@ def status_text(cfg) -> str:
     for decision in ledger.decisions(last["run_id"]):
         lines.append(f"  {decision['name']}: {decision['reason']}")
     return "\n".join(lines)
+
+
+def risk_status_line(cfg) -> str:
+    """The latest risk list in one line: counts per band and the three clients most at risk."""
+    from riskwatch.riskfile import NO_RISK_LIST, RiskListError, latest_risk_path, read_risk_list
+
+    try:
+        risk = read_risk_list(latest_risk_path(cfg), cfg.schema, cfg.risk["bands"])
+    except RiskListError as exc:
+        return f"at risk: {exc}"
+    if risk is None:
+        return f"at risk: {NO_RISK_LIST}"
+    return (f"at risk (latest list, v{risk.model_version}, {risk.total:,} clients): {risk.counts_text()}; "
+            f"top: {risk.top_text(3)}")
 
 
 def history_text(cfg, limit: int = 20) -> str:

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from riskwatch.decisions import Decision
-from riskwatch.events import (Decided, Deployed, DriftChecked, DriftDetected, Ingested, Rejected, Scored,
-                              Trained)
+from riskwatch.events import (Decided, Deployed, DriftChecked, DriftDetected, Ingested, Rejected, RiskListed,
+                              Scored, Trained)
 from riskwatch.layout import RunFolder
 
 
@@ -46,6 +46,14 @@ class CycleState:
     @property
     def diagnostics_path(self) -> Path:
         return self.folder.diagnostics
+
+    @property
+    def risk_path(self) -> Path:
+        return self.folder.risk_scores
+
+    @property
+    def labels_path(self) -> Path:
+        return self.folder.labels
 
     @property
     def outcome(self) -> str:
@@ -104,6 +112,7 @@ MODEL_AND_NEW_ROWS = When("a model is deployed and the new files hold valid rows
                           lambda state: state.production_version is not None
                           and state.scrap("ingestion", "n_batch_rows", 0) > 0)
 TRAINED = When("a model was trained in this cycle", lambda state: state.model_version is not None)
+NEW_ROWS = When("the new files hold client rows", lambda state: state.scrap("ingestion", "n_batch_rows", 0) > 0)
 
 
 # ---- decisions ------------------------------------------------------------------------------
@@ -143,7 +152,8 @@ DEPLOY = Decide("the new model passes the champion/challenger gate", "deploy", d
 
 # ---- what each stage's scraps mean ------------------------------------------------------------
 
-INGESTION_SUMMARY = ("new_files", "quarantined", "n_rows", "n_batch_rows", "n_duplicates")
+INGESTION_SUMMARY = ("new_files", "quarantined", "n_rows", "n_batch_rows", "n_unlabelled_rows", "n_label_rows",
+                     "n_duplicates")
 
 
 def ingested(state: CycleState, scraps: dict[str, Any]) -> Events:
@@ -178,6 +188,14 @@ def deployed(state: CycleState, scraps: dict[str, Any]) -> Events:
     state.deployed = True
     return [Deployed(int(scraps["deployed_version"]), state.production_version,
                      state.scrap("scoring", "metrics") or {}, state.decisions["deploy"].reason)]
+
+
+def risk_listed(state: CycleState, scraps: dict[str, Any]) -> Events:
+    events: Events = [RiskListed(int(scraps["model_version"]), int(scraps["n_scored"]), dict(scraps["band_counts"]),
+                                 list(scraps.get("top_clients") or []), str(scraps.get("risk_path")))]
+    if scraps.get("estimate"):
+        events.append(Scored(int(scraps["model_version"]), "production", "estimate", scraps["estimate"]))
+    return events
 
 
 def nothing(state: CycleState, scraps: dict[str, Any]) -> Events:

@@ -1,7 +1,7 @@
 """What the Voila dashboard shows, computed here so the notebook only lays it out.
 
 It reads the same sources as the API — the registry (model, scores), the ledger (runs, decisions,
-score history), the latest run's diagnostics — and checks and scores records as the API does
+score history), the latest risk list, the latest run's diagnostics — and checks and scores records as the API does
 (:mod:`riskwatch.records`, the same compiled scorer), so the dashboard and ``/prediction`` give
 the same probability for the same client. Bad records raise :class:`~riskwatch.records.RecordError`,
 whose message is for the user. No web framework is imported here.
@@ -21,6 +21,7 @@ from riskwatch.layout import RunFolder
 from riskwatch.ledger import Ledger
 from riskwatch.records import frame_from_records, read_csv_bytes, validate_frame
 from riskwatch.registry import Registry
+from riskwatch.riskfile import NO_RISK_LIST, RiskList, RiskListError, latest_risk_path, read_risk_list
 from riskwatch.runs import latest_diagnostics, run_record
 from riskwatch.serving import compile_scorer
 
@@ -39,6 +40,8 @@ class DashboardState:
     diagnostics_run: RunFolder | None = None   # the run the diagnostics (and report) come from
     model: Any = None
     scorer: Any = None
+    risk: RiskList | None = None               # the latest risk list, if a cycle wrote one
+    risk_problem: str | None = None            # why it cannot be shown, if it exists but is unreadable
 
     @property
     def ready(self) -> bool:
@@ -49,6 +52,10 @@ def load_state(config_path: str | Path) -> DashboardState:
     """Everything the page needs; nothing is trained or re-run."""
     cfg = load_config(config_path)
     state = DashboardState(cfg)
+    try:
+        state.risk = read_risk_list(latest_risk_path(cfg), cfg.schema, cfg.risk["bands"])
+    except RiskListError as exc:
+        state.risk_problem = str(exc)
     registry = Registry(cfg.registry_path)
     state.version = registry.production_version()
     if state.version is None:
@@ -97,6 +104,41 @@ def last_run_summary(state: DashboardState) -> str:
     lines = [f"**Last run** `{run['run_id']}` ({run['mode']}): **{run['outcome'] or 'unfinished'}**"]
     lines += [f"- **{d['name']}:** {d['reason']}" for d in state.decisions]
     return "\n".join(lines)
+
+
+def risk_overview(state: DashboardState) -> str:
+    """The heading of the "Clients at risk" panel and one line: counts per band, or why there are none."""
+    risk = state.risk
+    if risk is None:
+        reason = state.risk_problem or NO_RISK_LIST
+        return f"### Clients at risk\n{reason[:1].upper()}{reason[1:]}."
+    counts = " · ".join(f"**{band} {n:,}**" if i == 0 else f"{band} {n:,}"
+                        for i, (band, n) in enumerate(risk.counts.items()))
+    return (f"### Clients at risk\nLatest list ({risk.total:,} clients, model v{risk.model_version}, "
+            f"written {risk.updated_at}): {counts}")
+
+
+def risk_band_options(state: DashboardState) -> list[tuple[str, str]]:
+    """(label, value) pairs for the band filter: every band, highest first, after "all bands" ("")."""
+    counts = state.risk.counts if state.risk is not None else {}
+    return [("all bands", ""), *((f"{band} ({n:,})", band) for band, n in counts.items())]
+
+
+def top_at_risk(state: DashboardState, band: str = "") -> pd.DataFrame:
+    """The ``risk.top`` clients most at risk (of one band, if given): id, probability as a percentage, band."""
+    id_column = state.config.schema.id_column
+    top = state.risk.clients(band).head(state.config.risk["top"])
+    return pd.DataFrame({id_column: top[id_column].to_numpy(),
+                         "attrition risk": [f"{p:.1%}" for p in top["probability"]],
+                         "band": top["risk_band"].to_numpy()}, index=range(1, len(top) + 1))
+
+
+def risk_download(state: DashboardState, band: str = "") -> str:
+    """A link to the whole list (or one band of it) as CSV, as the cycle wrote it."""
+    table = state.risk.clients(band)
+    name = f"riskwatch-risk-list-v{state.risk.model_version}{'-' + band if band else ''}.csv"
+    return download_link(table, name, f"Download {'the ' + band + ' band' if band else 'the list'} "
+                                      f"({len(table):,} clients) as CSV")
 
 
 def whatif_ranges(state: DashboardState) -> dict[str, tuple[float, float, float]]:

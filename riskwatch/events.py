@@ -100,6 +100,15 @@ class RolledBack:
 
 
 @dataclass(frozen=True)
+class RiskListed:
+    version: int
+    n_scored: int
+    band_counts: dict[str, int]
+    top: list[dict[str, Any]]
+    path: str
+
+
+@dataclass(frozen=True)
 class ReportExported:
     html: str | None
     pdf: str | None

@@ -18,7 +18,7 @@ from riskwatch import layout
 from riskwatch.clock import now_iso
 from riskwatch.config import Schema
 from riskwatch.newdata import InputFile, atomic_write_text, hash_input_files, read_record
-from riskwatch.tables import ValidationError, drop_duplicates_exact, read_table
+from riskwatch.tables import LABELLED, LABELS, UNLABELLED, ValidationError, drop_duplicates_exact, read_client_file
 
 
 @dataclass
@@ -31,7 +31,10 @@ class IngestionResult:
     n_files: int = 0          # valid files merged into finaldata
     n_rows_read: int = 0
     n_rows: int = 0           # rows in finaldata after de-duplication
-    n_batch_rows: int = 0     # de-duplicated rows of the new files
+    n_batch_rows: int = 0     # de-duplicated client rows of the new files (with and without outcomes)
+    n_unlabelled_rows: int = 0  # of which without outcomes: scored, never trained on
+    labels_path: Path | None = None  # outcomes arriving for clients scored earlier
+    n_label_rows: int = 0
 
     @property
     def n_duplicates(self) -> int:
@@ -50,11 +53,16 @@ def quarantine(file: InputFile, reason: str, quarantine_folder: Path, run_id: st
 
 def ingest(input_folder: str | Path, output_folder: str | Path, quarantine_folder: str | Path,
            schema: Schema, run_id: str = "manual", batch_path: str | Path | None = None,
-           redo_hashes: Sequence[str] = (), known_files: Sequence[dict[str, Any]] = ()) -> IngestionResult:
-    """Merge every valid CSV of ``input_folder`` into ``finaldata.csv`` and update the record.
+           redo_hashes: Sequence[str] = (), known_files: Sequence[dict[str, Any]] = (),
+           labels_path: str | Path | None = None) -> IngestionResult:
+    """Merge every valid labelled CSV of ``input_folder`` into ``finaldata.csv`` and update the record.
 
-    Files whose hash the record does not know are this run's new files: their de-duplicated rows
-    are also written to ``batch_path`` (Parquet), the "current" data drift is measured on.
+    A file is labelled (every feature and the target: training data), unlabelled (every feature, no
+    target: clients to score, never trained on) or labels (only id and target: outcomes of clients
+    scored earlier), see :func:`riskwatch.tables.file_kind`. Files whose hash the record does not
+    know are this run's new files: their de-duplicated client rows, labelled or not, are written to
+    ``batch_path`` (Parquet; the target is missing for unlabelled rows) — the batch the drift check
+    and the risk list use; new label rows go to ``labels_path``.
     ``redo_hashes`` name files of an interrupted cycle, which count as new again.
     ``known_files`` are hashes the caller already computed (path, size, mtime_ns, sha256), so
     the runner's new-file check and ingestion do not both read every new file.
@@ -68,22 +76,28 @@ def ingest(input_folder: str | Path, output_folder: str | Path, quarantine_folde
     now = now_iso()
 
     frames, new_frames, result_files, quarantined, ingested = [], [], [], [], []
+    new_unlabelled, new_labels = [], []
     for file in hash_input_files(input_folder, [*record, *known_files]):
         previous = known.get(file.sha256)
+        is_new = previous is None or file.sha256 in redo
         if previous is not None and previous.get("status") == "quarantined" and file.sha256 not in redo:
             continue  # same bytes were refused before; the reason file already says why
+        if not is_new and previous.get("kind", LABELLED) != LABELLED:
+            result_files.append({**previous, **file.as_dict()})  # scored or matched already: not read again
+            continue
         try:
-            frame = read_table(file.path, schema)
+            kind, frame = read_client_file(file.path, schema)
         except ValidationError as exc:
             entry = quarantine(file, str(exc), quarantine_folder, run_id)
             entry.update(run_id=run_id, ingested_at=now)
             quarantined.append(entry)
             continue
-        frames.append(frame)
-        entry = {**file.as_dict(), "rows": len(frame), "status": "ingested"}
-        if previous is None or file.sha256 in redo:
+        entry = {**file.as_dict(), "rows": len(frame), "status": "ingested", "kind": kind}
+        if kind == LABELLED:
+            frames.append(frame)
+        if is_new:
             entry.update(run_id=run_id, ingested_at=now)
-            new_frames.append(frame)
+            {LABELLED: new_frames, UNLABELLED: new_unlabelled, LABELS: new_labels}[kind].append(frame)
             ingested.append(entry)
         else:
             entry.update(run_id=previous.get("run_id"), ingested_at=previous.get("ingested_at"))
@@ -91,7 +105,7 @@ def ingest(input_folder: str | Path, output_folder: str | Path, quarantine_folde
 
     columns = list(schema.columns)
     n_files = len(frames)
-    all_new = bool(frames) and len(new_frames) == n_files
+    all_new = bool(frames) and len(new_frames) == n_files and not new_unlabelled
     if all_new:
         new_frames = []  # the batch will be finaldata itself; don't keep a second reference
     merged = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
@@ -104,19 +118,27 @@ def ingest(input_folder: str | Path, output_folder: str | Path, quarantine_folde
     if all_new:
         batch = final  # every file is new: the batch is finaldata, no second de-duplication
     else:
-        batch = drop_duplicates_exact(pd.concat(new_frames, ignore_index=True)) if new_frames else None
+        parts = new_frames + new_unlabelled
+        batch = drop_duplicates_exact(pd.concat(parts, ignore_index=True)) if parts else None
     del new_frames
     if batch is not None and batch_path is not None:
         batch_written = Path(batch_path)
         batch_written.parent.mkdir(parents=True, exist_ok=True)
         batch.to_parquet(batch_written, index=False)
+    labels_written, n_label_rows = None, 0
+    if new_labels and labels_path is not None:
+        labels = drop_duplicates_exact(pd.concat(new_labels, ignore_index=True))
+        labels_written, n_label_rows = Path(labels_path), len(labels)
+        labels_written.parent.mkdir(parents=True, exist_ok=True)
+        labels.to_parquet(labels_written, index=False)
 
     # Keep entries for files no longer in the folder: the record is history, and a file that
     # comes back under another name must still be recognised.
     present = {e["sha256"] for e in result_files} | {e["sha256"] for e in quarantined}
     history = [e for e in record if e["sha256"] not in present]
     new_record = history + result_files + quarantined
-    finaldata_info = {"sha256": [e["sha256"] for e in result_files], "rows": len(final), "written_at": now}
+    finaldata_info = {"sha256": [e["sha256"] for e in result_files if e.get("kind", LABELLED) == LABELLED],
+                      "rows": len(final), "written_at": now}
     atomic_write_text(record_path, json.dumps({"files": new_record, "finaldata": finaldata_info},
                                               indent=1) + "\n")
     # The baseline's record: one ingested file name per line.
@@ -128,6 +150,8 @@ def ingest(input_folder: str | Path, output_folder: str | Path, quarantine_folde
         ingested=ingested, quarantined=quarantined, n_files=n_files,
         n_rows_read=len(merged), n_rows=len(final),
         n_batch_rows=0 if batch is None else len(batch),
+        n_unlabelled_rows=0 if batch is None or schema.target not in batch else int(batch[schema.target].isna().sum()),
+        labels_path=labels_written, n_label_rows=n_label_rows,
     )
 
 

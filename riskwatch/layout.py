@@ -44,6 +44,7 @@ RUN_RECORD = "run.json"
 BATCH = "batch.parquet"                  # the de-duplicated rows of this run's new files
 DIAGNOSTICS = "diagnostics.json"
 RISK_SCORES = "risk_scores.csv"          # every client of the batch, highest attrition risk first
+LABELS = "labels.parquet"                # outcomes that arrived for clients scored earlier
 REPORT_STEM = "report"                   # report.html, report.pdf
 
 # ---- project state (config: outputs_path)
@@ -83,6 +84,14 @@ class RunFolder:
     @property
     def diagnostics(self) -> Path:
         return self.path / DIAGNOSTICS
+
+    @property
+    def risk_scores(self) -> Path:
+        return self.path / RISK_SCORES
+
+    @property
+    def labels(self) -> Path:
+        return self.path / LABELS
 
     def notebook(self, name: str) -> Path:
         return self.path / Path(name).name

@@ -127,6 +127,13 @@ class Recorder:
         self.ledger.record_deployment(None, "rollback", e.version, e.previous_version, e.f1, e.reason)
         self.note(e.reason, level=logging.WARNING)
 
+    def _on_RiskListed(self, e: ev.RiskListed) -> None:
+        ordered = {band: e.band_counts.get(band, 0) for band in reversed(list(self.cfg.risk["bands"]))}
+        self.record_["risk"] = {"model_version": e.version, "n_scored": e.n_scored, "band_counts": ordered,
+                                "top": e.top, "path": e.path}
+        counts = ", ".join(f"{band} {n}" for band, n in ordered.items())
+        self.note(f"risk list: {e.n_scored} clients scored by v{e.version} ({counts})", "risk")
+
     def _on_ReportExported(self, e: ev.ReportExported) -> None:
         self.record_["report"] = {"html": e.html, "pdf": e.pdf, "message": e.message}
         if e.pdf is None and e.html is not None and not e.message.startswith("PDF disabled"):
@@ -171,6 +178,11 @@ def summarize(record: dict[str, Any], registry: Registry) -> str:
                      + (f"; quarantined: {', '.join(quarantined)}" if quarantined else ""))
     for name, decision in record.get("decisions", {}).items():
         lines.append(f"  {name}: " + "; ".join(decision["reasons"]))
+    risk = record.get("risk")
+    if risk:
+        counts = ", ".join(f"{band} {n}" for band, n in risk["band_counts"].items())
+        lines.append(f"  risk: {risk['n_scored']} clients scored by v{risk['model_version']} ({counts}); "
+                     f"list: {risk['path']}")
     if record.get("error"):
         err = record["error"]
         lines.append(f"  FAILED in {err['stage']}: {err['reason']}")

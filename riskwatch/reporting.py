@@ -111,3 +111,22 @@ def events_table(events):
     table["at"] = pd.to_datetime(table["at"]).dt.strftime("%Y-%m-%d %H:%M")
     table["version"] = "v" + table["version"].astype("Int64").astype(str)
     return table.set_index("at")
+
+
+def risk_summary(risk_path: Path, id_column: str, bands: Sequence[str], top: int):
+    """(sentence, table of the top clients) for a run's risk list, or (sentence, None) without one."""
+    import pandas as pd
+
+    if not Path(risk_path).exists():
+        return "No new client data in this cycle, so no risk list.", None
+    risk = pd.read_csv(risk_path, dtype={id_column: "string"})
+    if risk.empty:
+        return "The risk list is empty.", None
+    counts = risk["risk_band"].value_counts()
+    per_band = " · ".join(f"{band} **{int(counts.get(band, 0))}**" for band in reversed(list(bands)))
+    sentence = (f"**{len(risk)} clients** of the new data scored by v{int(risk['model_version'].iloc[0])}: "
+                f"{per_band}. The {min(top, len(risk))} most at risk:")
+    table = risk.head(top)[[id_column, "probability", "risk_band"]].rename(
+        columns={id_column: "client", "probability": "attrition risk", "risk_band": "band"})
+    table["attrition risk"] = (100 * table["attrition risk"]).map("{:.1f} %".format)
+    return sentence, table.set_index("client")

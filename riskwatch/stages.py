@@ -17,7 +17,8 @@ from typing import Any, Callable, Mapping
 
 from riskwatch import cycle, layout
 from riskwatch.config import Config
-from riskwatch.cycle import ALWAYS, DEPLOY, MODEL_AND_NEW_ROWS, RETRAIN, TRAINED, CycleState, Decide, When
+from riskwatch.cycle import (ALWAYS, DEPLOY, MODEL_AND_NEW_ROWS, NEW_ROWS, RETRAIN, TRAINED, CycleState, Decide,
+                             When)
 from riskwatch.events import ReportExported
 from riskwatch.report_export import export_cycle_report
 
@@ -79,9 +80,11 @@ STAGES: tuple[Stage, ...] = (
     Stage("ingestion", "01_ingestion.ipynb", "validate, merge and de-duplicate the input files", ALWAYS,
           {"input_folder": "config.input_folder_path", "output_folder": "config.output_folder_path",
            "quarantine_folder": "config.quarantine_folder_path", "batch_path": "run.batch_path",
-           "run_id": "run.run_id", "redo_hashes": "run.redo_hashes", "known_files": "run.new_files", **SCHEMA},
+           "run_id": "run.run_id", "redo_hashes": "run.redo_hashes", "known_files": "run.new_files",
+           "labels_path": "run.labels_path", **SCHEMA},
           scraps=cycle.INGESTION_SUMMARY, reads=("input folder", "ingested-files record"),
-          writes=(layout.FINALDATA, "ingested-files record", layout.BATCH, "quarantine"), then=cycle.ingested),
+          writes=(layout.FINALDATA, "ingested-files record", layout.BATCH, layout.LABELS, "quarantine"),
+          then=cycle.ingested),
     Stage("drift", "01b_drift.ipynb", "compare the new data with the deployed model's training data",
           MODEL_AND_NEW_ROWS,
           {"registry_path": "config.registry_path", "deployed_version": "run.production_version",
@@ -109,6 +112,13 @@ STAGES: tuple[Stage, ...] = (
            "prod_deployment_path": "config.prod_deployment_path", "run_id": "run.run_id"},
           scraps=("deployed_version",), reads=("registry",),
           writes=("production pointer", "production folder"), then=cycle.deployed),
+    Stage("risk", "04b_risk.ipynb", "score every client of the new data: the risk list", NEW_ROWS,
+          {"registry_path": "config.registry_path", "batch_path": "run.batch_path", "risk_path": "run.risk_path",
+           "prod_deployment_path": "config.prod_deployment_path", "bands": "config.risk.bands",
+           "cutoffs": "config.risk.cutoffs", "top": "config.risk.top", **SCHEMA},
+          scraps=("model_version", "n_scored", "band_counts", "top_clients"),
+          reads=(layout.BATCH, "registry (production model)"),
+          writes=(layout.RISK_SCORES, f"{layout.LATEST_RISK} beside the deployed model"), then=cycle.risk_listed),
     Stage("diagnostics", "05_diagnostics.ipynb", "diagnose data and model, check dependencies", ALWAYS,
           {"finaldata_path": "config.finaldata_path", "test_data_path": "config.test_data_path",
            "registry_path": "config.registry_path", "ledger_path": "config.ledger_path", "run_id": "run.run_id",
@@ -122,8 +132,9 @@ STAGES: tuple[Stage, ...] = (
            "decisions": "run.decision_record", "drift_check": "run.drift_check",
            "registry_path": "config.registry_path", "ledger_path": "config.ledger_path",
            "diagnostics_path": "run.diagnostics_path", "test_data_path": "config.test_data_path",
-           "output_model_path": "config.output_model_path", "candidate_version": "run.model_version", **SCHEMA},
-          reads=(layout.DIAGNOSTICS, "registry", "ledger", "test data"),
+           "output_model_path": "config.output_model_path", "candidate_version": "run.model_version",
+           "risk_path": "run.risk_path", "risk_bands": "config.risk.bands", "risk_top": "config.risk.top", **SCHEMA},
+          reads=(layout.DIAGNOSTICS, layout.RISK_SCORES, "registry", "ledger", "test data"),
           writes=("report.html/.pdf", layout.SUMMARY_REPORT, layout.CONFUSION_MATRIX),
           after=export_report),
 )

@@ -20,8 +20,42 @@ class ValidationError(ValueError):
     """A data file does not match the schema; the message says how."""
 
 
+LABELLED, UNLABELLED, LABELS = "labelled", "unlabelled", "labels"
+FILE_KINDS = {LABELLED: "clients with outcomes (training data)",
+              UNLABELLED: "clients to score (no outcomes yet)",
+              LABELS: "outcomes of clients scored earlier"}
+
+
+def file_kind(columns: list[str], schema: Schema) -> str:
+    """What a client file is, from its header: every feature and the target (labelled), every
+    feature without the target (unlabelled), or only the id and the target (labels arriving later)."""
+    present = set(columns)
+    missing_features = [c for c in schema.features if c not in present]
+    if schema.id_column not in present:
+        raise ValidationError(f"missing column(s): {schema.id_column} (found: {', '.join(columns)})")
+    if not missing_features:
+        return LABELLED if schema.target in present else UNLABELLED
+    if schema.target in present and len(missing_features) == len(schema.features):
+        return LABELS
+    missing = missing_features + ([] if schema.target in present else [schema.target])
+    raise ValidationError(f"missing column(s): {', '.join(missing)} (found: {', '.join(columns)}); a file "
+                          f"holds every feature (with or without '{schema.target}'), or only "
+                          f"'{schema.id_column}' and '{schema.target}'")
+
+
 def read_table(path: str | Path, schema: Schema) -> pd.DataFrame:
-    """Read and validate one CSV against ``schema``; raise :class:`ValidationError` saying what is wrong."""
+    """Read and validate one labelled CSV against ``schema``; raise :class:`ValidationError` saying what is wrong."""
+    kind, frame = read_client_file(path, schema)
+    if kind != LABELLED:
+        raise ValidationError(f"missing column(s): {schema.target} (this file holds {FILE_KINDS[kind]})"
+                              if kind == UNLABELLED else
+                              f"missing column(s): {', '.join(schema.features)} (this file holds {FILE_KINDS[kind]})")
+    return frame
+
+
+def read_client_file(path: str | Path, schema: Schema) -> tuple[str, pd.DataFrame]:
+    """Read and validate one CSV of any kind (:func:`file_kind`); returns the kind and the frame with
+    the schema's columns that kind has, typed."""
     path = Path(path)
     try:
         na_values = {c: NA_TOKENS for c in (*schema.features, schema.target)}
@@ -33,28 +67,29 @@ def read_table(path: str | Path, schema: Schema) -> pd.DataFrame:
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
         raise ValidationError(f"not a readable CSV: {str(exc).strip().splitlines()[0]}") from None
     frame.columns = [str(c).strip() for c in frame.columns]
-    missing = [c for c in schema.columns if c not in frame.columns]
-    if missing:
-        raise ValidationError(f"missing column(s): {', '.join(missing)} "
-                              f"(found: {', '.join(map(str, frame.columns))})")
+    kind = file_kind(list(frame.columns), schema)
     if frame.empty:
         raise ValidationError("the file has a header but no rows")
-    frame = frame[list(schema.columns)].copy()
+    columns = {LABELLED: schema.columns, UNLABELLED: (schema.id_column, *schema.features),
+               LABELS: (schema.id_column, schema.target)}[kind]
+    frame = frame[list(columns)].copy()
     if frame[schema.id_column].isna().any():
         raise ValidationError(f"{int(frame[schema.id_column].isna().sum())} row(s) without "
                               f"'{schema.id_column}'")
-    for column in schema.numeric_features:
-        frame[column] = _to_numeric(frame[column], column)
-    for column in schema.categorical_features:
-        frame[column] = as_categorical(frame[column])
-    target = _to_numeric(frame[schema.target], schema.target)
-    bad = ~target.isin([0, 1])
-    if bad.any():
-        example = frame.loc[bad, schema.target].iloc[0]
-        raise ValidationError(f"'{schema.target}' must be 0 or 1 in every row; "
-                              f"{int(bad.sum())} row(s) are not (e.g. {example!r})")
-    frame[schema.target] = target.astype("int64")
-    return frame
+    if kind != LABELS:
+        for column in schema.numeric_features:
+            frame[column] = _to_numeric(frame[column], column)
+        for column in schema.categorical_features:
+            frame[column] = as_categorical(frame[column])
+    if kind != UNLABELLED:
+        target = _to_numeric(frame[schema.target], schema.target)
+        bad = ~target.isin([0, 1])
+        if bad.any():
+            example = frame.loc[bad, schema.target].iloc[0]
+            raise ValidationError(f"'{schema.target}' must be 0 or 1 in every row; "
+                                  f"{int(bad.sum())} row(s) are not (e.g. {example!r})")
+        frame[schema.target] = target.astype("int64")
+    return kind, frame
 
 
 def coerce_numeric(values: pd.Series) -> tuple[pd.Series, pd.Series]:

@@ -194,3 +194,33 @@ def test_empty_input_folder_writes_an_empty_finaldata(tmp_path: Path) -> None:
 # ---- load_table ----------------------------------------------------------------------------
 
 
+
+
+def test_unlabelled_and_labels_files_are_first_class(tmp_path: Path) -> None:
+    """Clients without outcomes go to the batch (to score), never into finaldata; a file of ids and
+    outcomes is labels for clients scored earlier; a mixed folder works."""
+    layout = {"in": tmp_path / "in", "out": tmp_path / "out", "q": tmp_path / "q", "batch": tmp_path / "b.parquet"}
+    write_rows(layout["in"] / "a.csv", GOOD1)
+    unlabelled = [row[:-1] for row in GOOD3]
+    write_rows(layout["in"] / "new_clients.csv", unlabelled, header=COLUMNS[:-1])
+    write_rows(layout["in"] / "labels_2026-12.csv", [["aaaa", 1], ["zzzz", 0]], header=[COLUMNS[0], COLUMNS[-1]])
+    labels = layout["out"].parent / "run" / "labels.parquet"
+    result = run(layout, labels_path=labels)
+    assert {e["name"]: e["kind"] for e in result.ingested} == {
+        "a.csv": "labelled", "new_clients.csv": "unlabelled", "labels_2026-12.csv": "labels"}
+    assert result.quarantined == [] and result.n_rows == len(GOOD1)
+    assert as_rows(pd.read_csv(result.finaldata_path)) == rows_set(GOOD1)  # trained on labelled rows only
+    batch = pd.read_parquet(result.batch_path)
+    assert len(batch) == result.n_batch_rows == len(GOOD1) + len(GOOD3)
+    assert result.n_unlabelled_rows == len(GOOD3) == int(batch["exited"].isna().sum())
+    assert result.n_label_rows == 2 and pd.read_parquet(labels)["exited"].tolist() == [1, 0]
+    again = run(layout, run_id="r2")
+    assert again.ingested == [] and again.n_batch_rows == 0  # nothing is new, nothing re-read
+
+
+def test_a_file_with_some_features_is_still_refused(tmp_path: Path) -> None:
+    layout = {"in": tmp_path / "in", "out": tmp_path / "out", "q": tmp_path / "q", "batch": tmp_path / "b.parquet"}
+    write_rows(layout["in"] / "half.csv", [["aaaa", 1, 0]], header=["corporation", "lastmonth_activity", "exited"])
+    result = run(layout)
+    assert [e["name"] for e in result.quarantined] == ["half.csv"]
+    assert "missing column(s): lastyear_activity, number_of_employees" in result.quarantined[0]["reason"]

@@ -1,0 +1,39 @@
+"""The risk stage's file work (notebook 04b): score every client of the cycle's batch with the model
+in production, and write the risk list into the run folder and, as the latest list, beside the
+deployed model (where ``GET /risk``, ``status`` and the dashboard read it)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Mapping
+
+import pandas as pd
+
+from riskwatch import layout
+from riskwatch.config import Schema
+from riskwatch.registry import Registry
+from riskwatch.risk import band_counts, risk_list
+
+
+def write_risk_list(registry_path: str | Path, batch_path: str | Path, risk_path: str | Path,
+                    prod_deployment_path: str | Path, schema: Schema, risk: Mapping[str, Any]) -> dict[str, Any]:
+    """The list of every client in the batch, highest risk first; returns a summary with the
+    version that scored it, the count per band and the top clients."""
+    registry = Registry(Path(registry_path))
+    version = registry.production_version()
+    if version is None:
+        raise RuntimeError("no model is deployed yet: run training, scoring and deployment first")
+    model = registry.load_model(version)
+    clients = pd.read_parquet(batch_path)
+    table = risk_list(model, clients, schema, version, risk)
+    for path in (Path(risk_path), Path(prod_deployment_path) / layout.LATEST_RISK):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        table.to_csv(tmp, index=False, lineterminator="\n")
+        tmp.replace(path)
+    top = table.head(int(risk["top"]))
+    return {"model_version": version, "n_scored": len(table), "band_counts": band_counts(table, risk["bands"]),
+            "top": [{"id": str(i), "probability": float(p), "risk_band": b}
+                    for i, p, b in zip(top[schema.id_column], top["probability"], top["risk_band"])],
+            "table": table, "model": model, "clients": clients}

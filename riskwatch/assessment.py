@@ -15,6 +15,7 @@ from riskwatch.drift.policy import DriftPolicy
 from riskwatch.drift.profile import ReferenceProfile
 from riskwatch.drift.report import DataDriftReport
 from riskwatch.drift.score import score_drift
+from riskwatch.estimation import estimate_performance
 from riskwatch.metrics import predict_risk, score_model
 
 
@@ -22,7 +23,7 @@ def assess_batch(reference: pd.DataFrame | ReferenceProfile, current: pd.DataFra
                  policy: Mapping[str, Any],
                  model: Any | None, recorded_score: float | None, score_history: Sequence[float],
                  score_rule: str, min_history: int, retrain_on: str, version: int | None = None,
-                 mode: str | None = None) -> dict[str, Any]:
+                 mode: str | None = None, calibrator: Any = None, estimated_drop: float = 0.0) -> dict[str, Any]:
     """Data drift (reference = the deployed model's training data or its profile, current = the new
     batch), score drift (the deployed model's F1 on the new batch), why it drifted, and the retrain
     decision."""
@@ -37,12 +38,34 @@ def assess_batch(reference: pd.DataFrame | ReferenceProfile, current: pd.DataFra
     else:
         score_flag, score_reason, sdict = None, ("no deployed model to score" if model is None else
                                                  "the new rows carry no outcomes yet"), None
-    decision = decide_retrain(report.drifted, score_flag, retrain_on, report.verdict, score_reason)
+    estimate = None
+    if model is not None and len(current):
+        scored = predict_risk(model, current, schema)
+        estimate = estimate_performance(scored["probability"].to_numpy(), scored["predicted"].to_numpy(), calibrator)
+    dropped, drop_reason = estimated_drop_verdict(estimate, recorded_score, estimated_drop)
+    decision = decide_retrain(report.drifted, score_flag, retrain_on, report.verdict, score_reason, dropped, drop_reason)
     causes = explain_drift(report, reference, current, model, schema)
     if causes:
         decision = Decision(decision.value, decision.reasons + (why_sentence(causes),))
     return {"data_drift": report, "score_drift": sdict, "batch_metrics": batch_metrics, "retrain": decision,
-            "drift_causes": causes}
+            "drift_causes": causes, "estimate": estimate}
+
+
+def estimated_drop_verdict(estimate: Mapping[str, Any] | None, recorded_f1: float | None,
+                           allowed_drop: float) -> tuple[bool | None, str]:
+    """Whether the F1 estimated without labels fell more than ``allowed_drop`` below the deployed
+    version's test F1; ("", None) when the rule is off (``allowed_drop`` 0) or cannot apply."""
+    if allowed_drop <= 0 or estimate is None:
+        return None, ""
+    f1 = estimate.get("f1")
+    if f1 is None or recorded_f1 is None:
+        return None, "no estimate of F1 for this batch" if f1 is None else "no test F1 recorded to compare with"
+    interval = (estimate.get("intervals") or {}).get("f1")
+    shown = f"estimated F1 {f1:.3f}" + (f" ({interval[0]:.2f}–{interval[1]:.2f})" if interval else "")
+    drop = recorded_f1 - f1
+    if drop > allowed_drop:
+        return True, f"{shown} is {drop:.3f} below the test F1 {recorded_f1:.3f} (more than {allowed_drop})"
+    return False, f"{shown} against the test F1 {recorded_f1:.3f} (a drop of more than {allowed_drop} retrains)"
 
 
 def labelled_rows(batch: pd.DataFrame, schema: Schema) -> pd.DataFrame:

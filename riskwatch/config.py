@@ -34,6 +34,7 @@ DEFAULT_DECISION: dict[str, Any] = {
     "score_rule": "parametric",    # raw | parametric | nonparametric
     "min_history": 5,              # scores of the deployed version, in this mode, before a history rule decides
     "min_improvement": 0.0,        # champion/challenger gate on test-data F1
+    "estimated_drop": 0.1,         # retrain when the F1 estimated without labels falls this far below the test F1 (0: off)
 }
 DEFAULT_RUNTIME: dict[str, Any] = {
     "kernel_name": "python3",
@@ -374,6 +375,8 @@ def load_config(path: str | Path = "config.json", mode: str | None = None) -> Co
     if isinstance(decision["min_history"], bool) or not isinstance(decision["min_history"], int) \
             or decision["min_history"] < 2:
         raise ConfigError("decision.min_history", "must be a whole number >= 2 (a spread needs two scores)", source)
+    if not 0 <= decision["estimated_drop"] < 1:
+        raise ConfigError("decision.estimated_drop", "must be in [0, 1): an F1 drop, 0 to turn the rule off", source)
     drift = _drift(raw.get("drift"), source)
 
     return Config(

@@ -162,7 +162,7 @@ def ingested(state: CycleState, scraps: dict[str, Any]) -> Events:
 
 def drift_checked(state: CycleState, scraps: dict[str, Any]) -> Events:
     version = state.production_version
-    events: Events = [DriftChecked(version, scraps.get("data_drift"), scraps.get("score_drift"))]
+    events: Events = [DriftChecked(version, scraps.get("data_drift"), scraps.get("score_drift"), scraps.get("estimate"))]
     if scraps.get("batch_metrics"):
         events.append(Scored(version, "production", "batch", scraps["batch_metrics"]))
     if scraps.get("data_drifted") or scraps.get("score_drifted"):

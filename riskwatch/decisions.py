@@ -27,8 +27,11 @@ class Decision:
 
 
 def decide_retrain(data_drifted: bool | None, score_drifted: bool | None, retrain_on: str,
-                   data_reason: str = "", score_reason: str = "") -> Decision:
-    """Combine the two drift verdicts as configured (``either``, ``both``, ``data``, ``score``).
+                   data_reason: str = "", score_reason: str = "", estimate_dropped: bool | None = None,
+                   estimate_reason: str = "") -> Decision:
+    """Combine the two drift verdicts as configured (``either``, ``both``, ``data``, ``score``); an
+    estimated drop in performance (``estimate_dropped``, when the rule is on) is a third reason that
+    retrains whatever ``retrain_on`` says.
 
     An undecided verdict (None: too few rows or too little history) never triggers a retrain.
     """
@@ -50,8 +53,13 @@ def decide_retrain(data_drifted: bool | None, score_drifted: bool | None, retrai
     else:
         raise ValueError(f"unknown retrain_on {retrain_on!r}")
     rule = RETRAIN_RULES[retrain_on]
+    lines = (data_line, score_line)
+    if estimate_reason:
+        lines += (said(estimate_dropped, "estimated drop", estimate_reason),)
+        if estimate_dropped is True and not value:
+            value, rule = True, rule + ", or on an estimated drop"
     head = f"retrain ({rule})" if value else f"no retrain ({rule})"
-    return Decision(value, (head, data_line, score_line))
+    return Decision(value, (head, *lines))
 
 
 # F1 differences smaller than this are float noise (0.65 - 0.60 is 0.05000000000000004), not a gain.

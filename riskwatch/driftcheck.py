@@ -19,7 +19,8 @@ from riskwatch.registry import Registry
 
 def check_deployed_model(registry_path: str | Path, deployed_version: int | None, current_path: str | Path,
                          schema: Schema, policy: Mapping[str, Any], score_history: Sequence[float],
-                         score_rule: str, min_history: int, retrain_on: str, mode: str | None = None) -> dict[str, Any]:
+                         score_rule: str, min_history: int, retrain_on: str, mode: str | None = None,
+                         estimated_drop: float = 0.0) -> dict[str, Any]:
     """The assessment of the batch at ``current_path`` for ``deployed_version`` (default: the
     version in production), with the two frames compared, for plotting."""
     registry = Registry(Path(registry_path))
@@ -30,7 +31,8 @@ def check_deployed_model(registry_path: str | Path, deployed_version: int | None
     current = pd.read_parquet(current_path)
     recorded_f1 = (registry.metrics(version) or {}).get("f1")
     assessment = assess_batch(reference, current, schema, policy, registry.load_model(version), recorded_f1,
-                              score_history, score_rule, min_history, retrain_on, version, mode)
+                              score_history, score_rule, min_history, retrain_on, version, mode,
+                              registry.load_calibrator(version), estimated_drop)
     return {**assessment, "version": version, "reference": reference, "current": current}
 
 

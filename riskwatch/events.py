@@ -44,6 +44,7 @@ class DriftChecked:
     version: int | None
     data: dict[str, Any] | None
     score: dict[str, Any] | None
+    estimate: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)

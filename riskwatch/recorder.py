@@ -94,7 +94,7 @@ class Recorder:
         self.record_["ingestion"] = dict(e.summary)
 
     def _on_DriftChecked(self, e: ev.DriftChecked) -> None:
-        self.record_["drift"] = {"data": e.data, "score": e.score}
+        self.record_["drift"] = {"data": e.data, "score": e.score, "estimate": e.estimate}
 
     def _on_DriftDetected(self, e: ev.DriftDetected) -> None:
         self.alerts.send("drift", self.run_id, e.text, retrain=e.retrain, data_drift=e.verdict)

@@ -68,9 +68,9 @@ class Registry:
 
     # ---- writing -------------------------------------------------------------------------
     def register(self, model: Any, training_data: Any, info: dict[str, Any],
-                 profile: dict[str, Any] | None = None) -> int:
+                 profile: dict[str, Any] | None = None, calibrator: Any = None) -> int:
         """Store a trained model with its training data, metadata and (when given) the reference
-        profile of its training data as the next version."""
+        profile of its training data and its probability calibrator as the next version."""
         import joblib
 
         self.root.mkdir(parents=True, exist_ok=True)
@@ -83,12 +83,17 @@ class Registry:
         training_data.to_parquet(staging / layout.VERSION_TRAINING_DATA, index=False)
         if profile is not None:
             atomic_write_text(staging / layout.VERSION_PROFILE, json.dumps(profile) + "\n")
+        calibrator_sha256 = None
+        if calibrator is not None:
+            joblib.dump(calibrator, staging / layout.VERSION_CALIBRATOR)
+            calibrator_sha256 = file_sha256(staging / layout.VERSION_CALIBRATOR)
         meta = {
             "version": version,
             "created_at": now_iso(),
             "artifact": layout.VERSION_ARTIFACT,
             "artifact_sha256": file_sha256(artifact),
             "training_rows": int(len(training_data)),
+            "calibrator_sha256": calibrator_sha256,
             "packages": package_versions(),
             **info,
         }
@@ -184,6 +189,20 @@ class Registry:
         import joblib
 
         return joblib.load(self.check(version))
+
+    def load_calibrator(self, version: int) -> Any:
+        """The version's probability calibrator (None when it has none) — unpickled only after its
+        hash checks out, like the model."""
+        import joblib
+
+        expected = self.metadata(version).get("calibrator_sha256")
+        path = self.path(version) / layout.VERSION_CALIBRATOR
+        if expected is None:
+            return None
+        if not path.is_file() or file_sha256(path) != expected:
+            raise RegistryError(f"model version {version}: calibrator missing or its hash does not match; "
+                                "refusing to load it")
+        return joblib.load(path)
 
     def training_data_path(self, version: int) -> Path:
         return self.path(version) / layout.VERSION_TRAINING_DATA

@@ -12,6 +12,7 @@ import pandas as pd
 
 from riskwatch import layout
 from riskwatch.config import Schema
+from riskwatch.estimation import estimate_performance
 from riskwatch.registry import Registry
 from riskwatch.risk import band_counts, risk_list
 
@@ -19,7 +20,8 @@ from riskwatch.risk import band_counts, risk_list
 def write_risk_list(registry_path: str | Path, batch_path: str | Path, risk_path: str | Path,
                     prod_deployment_path: str | Path, schema: Schema, risk: Mapping[str, Any]) -> dict[str, Any]:
     """The list of every client in the batch, highest risk first; returns a summary with the
-    version that scored it, the count per band and the top clients."""
+    version that scored it, the count per band, the top clients and the model's performance on
+    these clients estimated without labels (:mod:`riskwatch.estimation`)."""
     registry = Registry(Path(registry_path))
     version = registry.production_version()
     if version is None:
@@ -33,7 +35,9 @@ def write_risk_list(registry_path: str | Path, batch_path: str | Path, risk_path
         table.to_csv(tmp, index=False, lineterminator="\n")
         tmp.replace(path)
     top = table.head(int(risk["top"]))
-    return {"model_version": version, "n_scored": len(table), "band_counts": band_counts(table, risk["bands"]),
+    estimate = estimate_performance(table["probability"].to_numpy(), table["predicted"].to_numpy(),
+                                    registry.load_calibrator(version))
+    return {"model_version": version, "estimate": estimate, "n_scored": len(table), "band_counts": band_counts(table, risk["bands"]),
             "top": [{"id": str(i), "probability": float(p), "risk_band": b}
                     for i, p, b in zip(top[schema.id_column], top["probability"], top["risk_band"])],
             "table": table, "model": model, "clients": clients}

@@ -16,6 +16,7 @@ from riskwatch import layout
 from riskwatch.config import Schema
 from riskwatch.drift.policy import DriftPolicy
 from riskwatch.drift.profile import build_profile
+from riskwatch.estimation import fit_calibrator
 from riskwatch.model import train_model
 from riskwatch.newdata import atomic_write_text, file_sha256
 from riskwatch.registry import Registry
@@ -44,7 +45,7 @@ def train_and_register(finaldata_path: str, record_path: str, registry_path: str
         "target": schema.target,
         "finaldata_sha256": file_sha256(finaldata_path),
         "training_files": files_in_finaldata(record_path),
-    }, profile=profile.to_dict())
+    }, profile=profile.to_dict(), calibrator=fit_calibrator(model, data, schema))
     out = Path(output_model_path)
     out.mkdir(parents=True, exist_ok=True)
     tmp = out / f".{layout.TRAINED_MODEL}.tmp"

@@ -89,6 +89,6 @@ def test_a_rejection_and_a_failure_alert_and_keep_the_marker(tmp_path: Path) -> 
     assert registry.status(2) == {**registry.status(2), "status": "rejected", "reason": "keep v1", "f1": 0.3}
     record = json.loads((run_dir / "run.json").read_text())
     assert record["redo_of"] == "r1" and record["error"]["stage"] == "diagnostics"
-    assert record["drift"] == {"data": {"drifted": True}, "score": None}
+    assert record["drift"] == {"data": {"drifted": True}, "score": None, "estimate": None}
     assert read_pending(cfg)["run_id"] == "r2"  # the failed cycle will be redone
     assert Ledger(cfg.ledger_path).deployments()[0]["action"] == "reject"

@@ -23,7 +23,8 @@ from pydantic import BaseModel, Field
 from riskwatch.config import Config, Schema
 from riskwatch.records import RecordError, RecordErrorKind, frame_from_json, read_csv_bytes, validate_frame
 from riskwatch.registry import Registry, RegistryError
-from riskwatch.riskfile import MAX_PER_PAGE, NO_RISK_LIST, LatestRiskList, RiskListError, UnknownBand, check_band
+from riskwatch.riskfile import (MAX_PER_PAGE, NO_RISK_LIST, LatestRiskList, RiskListError, UnknownBand, check_band,
+                                file_signature)
 from riskwatch.runs import latest_diagnostics
 from riskwatch.serving import compile_scorer
 
@@ -69,16 +70,9 @@ class ProductionModel:
         self._signature: tuple[int, int, int] | None = None
         self._current: tuple[int, Any, Any] | None = None
 
-    def _pointer_signature(self) -> tuple[int, int, int] | None:
-        try:
-            stat = self.registry.pointer_path.stat()
-        except FileNotFoundError:
-            return None
-        return (stat.st_mtime_ns, stat.st_size, stat.st_ino)
-
     def get(self) -> tuple[int, Any, Any]:
         """(version, model, scorer) of the version in production now."""
-        signature = self._pointer_signature()
+        signature = file_signature(self.registry.pointer_path)
         if signature != self._signature or self._current is None:
             with self._lock:
                 if signature != self._signature or self._current is None:

@@ -159,6 +159,15 @@ def read_risk_list(path: Path, schema: Schema, bands: Sequence[str]) -> RiskList
                     {b: np.flatnonzero(band == b) for b in bands})
 
 
+def file_signature(path: Path) -> tuple[int, int, int] | None:
+    """(mtime, size, inode) of ``path``, None if absent: a replaced or rewritten file gets a new one."""
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return None
+    return (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+
+
 class LatestRiskList:
     """The latest risk list of a project, read again only when the file changes (one stat per call)."""
 
@@ -168,15 +177,8 @@ class LatestRiskList:
         self._signature: tuple[int, int, int] | None = None
         self._current: RiskList | None = None
 
-    def _file_signature(self) -> tuple[int, int, int] | None:
-        try:
-            stat = self.path.stat()
-        except FileNotFoundError:
-            return None
-        return (stat.st_mtime_ns, stat.st_size, stat.st_ino)
-
     def get(self) -> RiskList | None:
-        signature = self._file_signature()
+        signature = file_signature(self.path)
         if signature is None:
             return None
         if signature != self._signature:

@@ -21,7 +21,10 @@ from riskwatch.api import create_app
 from riskwatch.config import load_config
 from riskwatch.diagnostics import summary_statistics
 from riskwatch.inprocess import train_and_deploy_in_process
+from riskwatch.newdata import atomic_write_text
 from riskwatch.registry import Registry
+from riskwatch.risk import risk_list
+from riskwatch.riskfile import latest_risk_path
 
 pytestmark = pytest.mark.integration  # real cycles, servers, kernels or browsers
 
@@ -69,7 +72,7 @@ def test_every_route_answers(client: TestClient, deployed: Path) -> None:
     assert diagnostics["model_version"] == 1 and diagnostics["dependencies"]
     assert set(diagnostics["drift"]["features"]) == set(cfg.schema.numeric_features)
     assert client.get("/openapi.json").json()["paths"].keys() >= {
-        "/prediction", "/scoring", "/summarystats", "/diagnostics", "/health", "/model"}
+        "/prediction", "/scoring", "/summarystats", "/diagnostics", "/health", "/model", "/risk"}
 
 
 def test_prediction_in_every_form(client: TestClient, deployed: Path) -> None:
@@ -151,6 +154,48 @@ def test_no_model_deployed_yet(project: Path) -> None:
         assert response.status_code == 503 and "no model is deployed yet" in response.json()["detail"]
     assert client.get("/summarystats").status_code == 404
     assert client.get("/diagnostics").status_code == 404
+    risk = client.get("/risk")
+    assert risk.status_code == 404 and risk.json()["detail"] == "no risk list yet: run a cycle with new client data"
+
+
+def write_risk_list(config: Path, clients: pd.DataFrame) -> pd.DataFrame:
+    """The latest list as a cycle leaves it, scored by the deployed v1."""
+    cfg = load_config(config)
+    table = risk_list(Registry(cfg.registry_path).load_model(1), clients, cfg.schema, 1, cfg.risk)
+    atomic_write_text(latest_risk_path(cfg), table.to_csv(index=False))
+    return table
+
+
+def test_risk_list_by_page_and_band_follows_the_file(deployed: Path, tmp_path: Path) -> None:
+    config = copy_project(deployed, tmp_path / "risk")
+    cfg = load_config(config)
+    latest_risk_path(cfg).unlink(missing_ok=True)
+    client = TestClient(create_app(cfg))
+    assert client.get("/risk").status_code == 404
+    clients = pd.read_csv(cfg.test_data_path / "testdata.csv", dtype={"corporation": "string"})
+    table = write_risk_list(config, clients)
+    counts = table["risk_band"].value_counts()
+
+    first = client.get("/risk", params={"per_page": 100}).json()
+    assert first["model_version"] == 1 and first["total"] == first["matching"] == 1250
+    assert first["counts"] == {b: int(counts[b]) for b in ("high", "medium", "low")}
+    assert (first["page"], first["per_page"], first["pages"], first["band"]) == (1, 100, 13, None)
+    assert [c["id"] for c in first["clients"]] == table["corporation"].head(100).tolist()
+    assert first["clients"][0] == {"id": table["corporation"][0], "probability": table["probability"][0],
+                                   "predicted": int(table["predicted"][0]), "risk_band": table["risk_band"][0]}
+    assert len(client.get("/risk", params={"per_page": 100, "page": 13}).json()["clients"]) == 50
+    assert client.get("/risk", params={"page": 99}).json()["clients"] == []
+
+    medium = client.get("/risk", params={"band": "medium", "per_page": 1000}).json()
+    assert medium["matching"] == counts["medium"] == len(medium["clients"]) and medium["total"] == 1250
+    assert [c["id"] for c in medium["clients"]] == table.loc[table["risk_band"] == "medium", "corporation"].tolist()
+    for params, words in (({"band": "severe"}, "unknown band 'severe': the bands are high, medium, low"),
+                          ({"per_page": 0}, "per_page"), ({"per_page": 1001}, "per_page"), ({"page": 0}, "page")):
+        response = client.get("/risk", params=params)
+        assert response.status_code == 422 and words in response.json()["detail"]
+
+    write_risk_list(config, clients.head(7))  # the next cycle's list: served from the next request on
+    assert client.get("/risk").json()["total"] == 7
 
 
 def test_hot_reload_after_a_deploy_and_a_rollback(deployed: Path, tmp_path: Path) -> None:
@@ -214,12 +259,14 @@ def test_apicalls_without_a_server_is_a_clear_error(deployed: Path) -> None:
     assert result.returncode == 2 and "Connection refused" in result.stderr
 
 
-def test_schemathesis_finds_no_server_error(deployed: Path) -> None:
-    """A bounded property-based run over every route of the OpenAPI schema."""
+def test_schemathesis_finds_no_server_error(deployed: Path, tmp_path: Path) -> None:
+    """A bounded property-based run over every route of the OpenAPI schema (with a risk list to page)."""
     import schemathesis
     from hypothesis import HealthCheck, given, settings
 
-    app = create_app(load_config(deployed))
+    config = copy_project(deployed, tmp_path / "fuzzed")
+    write_risk_list(config, pd.read_csv(load_config(config).test_data_path / "testdata.csv"))
+    app = create_app(load_config(config))
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     failures, calls = [], []
     for operation in schema.get_all_operations():
@@ -236,5 +283,5 @@ def test_schemathesis_finds_no_server_error(deployed: Path) -> None:
 
         check()
     assert not failures, failures
-    assert {path for _, path in calls} >= {"/prediction", "/scoring", "/summarystats", "/diagnostics"}
+    assert {path for _, path in calls} >= {"/prediction", "/scoring", "/summarystats", "/diagnostics", "/risk"}
     assert sum(path == "/prediction" for _, path in calls) >= 10

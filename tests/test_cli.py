@@ -2,18 +2,35 @@
 
 from __future__ import annotations
 
+import io
 import subprocess
 import sys
 from pathlib import Path
 
-from conftest import RUNNER, run_runner
+import pandas as pd
+import pytest
+
+from conftest import REPO, RUNNER, make_project, run_runner
 from riskwatch.cli import main
+from riskwatch.config import load_config
+from riskwatch.inprocess import train_and_deploy_in_process
+from riskwatch.riskfile import latest_risk_path
+
+TESTDATA = REPO / "data" / "testdata" / "testdata.csv"
+
+
+@pytest.fixture(scope="module")
+def deployed(tmp_path_factory) -> Path:
+    """A project with v1 in production (trained in this process: no kernels)."""
+    config = make_project(tmp_path_factory.mktemp("cli") / "project")
+    train_and_deploy_in_process(load_config(config))
+    return config
 
 
 def test_help_lists_commands_modes_and_exit_codes() -> None:
     result = subprocess.run([sys.executable, str(RUNNER), "--help"], capture_output=True, text=True)
     assert result.returncode == 0
-    for word in ("run", "status", "history", "rollback", "--mode", "--config", "exit codes",
+    for word in ("run", "status", "score", "history", "rollback", "--mode", "--config", "exit codes",
                  "holds the lock", "configuration error"):
         assert word in result.stdout
 
@@ -22,6 +39,7 @@ def test_status_and_history_before_any_run(project: Path, capsys) -> None:
     assert main(["--config", str(project), "status"]) == 0
     out = capsys.readouterr().out
     assert "no model deployed yet" in out and "last run: none yet" in out
+    assert "at risk: no risk list yet: run a cycle with new client data" in out
     assert main(["--config", str(project), "history"]) == 0
     assert "no runs yet" in capsys.readouterr().out
 
@@ -35,3 +53,58 @@ def test_unknown_mode_is_a_config_error(project: Path) -> None:
     result = run_runner(project, "--mode", "staging", "run")
     assert result.returncode == 2
     assert "'mode'" in result.stderr and "staging" in result.stderr
+
+
+def test_score_writes_the_risk_list_to_stdout_or_a_file(deployed: Path, tmp_path: Path, capsys) -> None:
+    assert main(["--config", str(deployed), "score", str(TESTDATA)]) == 0
+    listed = pd.read_csv(io.StringIO(capsys.readouterr().out), dtype={"corporation": "string"})
+    assert list(listed.columns) == ["corporation", "predicted", "probability", "risk_band", "model_version"]
+    assert len(listed) == 1250 and listed["probability"].is_monotonic_decreasing
+    out = tmp_path / "out" / "risk.csv"
+    assert main(["--config", str(deployed), "score", str(TESTDATA), "-o", str(out)]) == 0
+    said = capsys.readouterr().out
+    assert pd.read_csv(out, dtype={"corporation": "string"}).equals(listed)
+    counts = listed["risk_band"].value_counts()
+    assert said.strip() == (f"1,250 clients scored by v1 → {out} (highest risk first): "
+                            f"high {counts['high']} · medium {counts['medium']} · low {counts['low']:,}")
+
+
+def test_status_shows_the_latest_risk_list(deployed: Path, tmp_path: Path, capsys) -> None:
+    latest = latest_risk_path(load_config(deployed))
+    assert main(["--config", str(deployed), "score", str(TESTDATA), "-o", str(latest)]) == 0
+    listed = pd.read_csv(latest)
+    capsys.readouterr()
+    try:
+        assert main(["--config", str(deployed), "status"]) == 0
+        line = next(l for l in capsys.readouterr().out.splitlines() if l.startswith("at risk"))
+    finally:
+        latest.unlink()
+    top = ", ".join(f"{i} {p:.0%}" for i, p in listed[["corporation", "probability"]].head(3).values)
+    assert line.startswith("at risk (latest list, v1, 1,250 clients): high ")
+    assert line.endswith(f"; top: {top}")
+
+
+@pytest.mark.parametrize("content, words", [
+    ("corporation,lastmonth_activity\nabc,3\n", "clients.csv cannot be scored: missing column(s)"),
+    ("corporation,lastmonth_activity,lastyear_activity,number_of_employees\nabc,3,x,4\n",
+     "clients.csv cannot be scored: column 'lastyear_activity' must hold finite numbers"),
+])
+def test_score_refuses_a_bad_file_with_a_message_and_exit_2(deployed: Path, tmp_path: Path, content, words,
+                                                             capsys) -> None:
+    path = tmp_path / "clients.csv"
+    path.write_text(content)
+    assert main(["--config", str(deployed), "score", str(path), "-o", str(tmp_path / "out.csv")]) == 2
+    said = capsys.readouterr()
+    assert said.out == "" and said.err.startswith("riskwatch: ") and words in said.err
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_score_of_a_missing_file_from_the_shell_is_one_line_and_exit_2(deployed: Path, tmp_path: Path) -> None:
+    result = run_runner(deployed, "score", str(tmp_path / "nope.csv"))
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == f"riskwatch: no such file: {tmp_path / 'nope.csv'}\n"
+
+
+def test_score_without_a_deployed_model_is_a_clear_error(project: Path, capsys) -> None:
+    assert main(["--config", str(project), "score", str(TESTDATA)]) == 2
+    assert "no model is deployed yet" in capsys.readouterr().err

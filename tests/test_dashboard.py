@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
+import base64
+import io
+import shutil
 import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
-from conftest import RUNNER, make_project, run_runner
+from conftest import RUNNER, make_project, run_runner, write_config
+from riskwatch import dashboard
 from riskwatch.config import load_config
+from riskwatch.newdata import atomic_write_text
 from riskwatch.registry import Registry
 from riskwatch.report_export import find_chromium
+from riskwatch.risk import risk_list
+from riskwatch.riskfile import latest_risk_path
+from unit_helpers import clients
 
 CHROMIUM = find_chromium()
 needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="needs chromium (make test installs it as root)")
@@ -157,3 +166,81 @@ def test_dashboard_kernel_does_not_import_the_web_framework() -> None:
                             cwd=RUNNER.parent)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def write_latest_list(config: Path, model, frame: pd.DataFrame) -> pd.DataFrame:
+    """The risk list a cycle leaves beside the deployed model."""
+    cfg = load_config(config)
+    table = risk_list(model, frame, cfg.schema, 1, cfg.risk)
+    atomic_write_text(latest_risk_path(cfg), table.to_csv(index=False))
+    return table
+
+
+def decoded_csv(link: str) -> pd.DataFrame:
+    payload = base64.b64decode(link.split("base64,")[1].split('"')[0]).decode()
+    return pd.read_csv(io.StringIO(payload), dtype={"corporation": "string", "risk_band": "string"})
+
+
+def test_clients_at_risk_panel_counts_the_top_and_the_download(tmp_path: Path, good_model) -> None:
+    config = write_config(tmp_path)
+    assert dashboard.risk_overview(dashboard.load_state(config)) == (
+        "### Clients at risk\nNo risk list yet: run a cycle with new client data.")
+    table = write_latest_list(config, good_model, clients(230, seed=8))
+    state = dashboard.load_state(config)
+    counts = table["risk_band"].value_counts()
+    overview = dashboard.risk_overview(state)
+    assert overview.startswith("### Clients at risk\nLatest list (230 clients, model v1, written ")
+    assert overview.endswith(f"**high {counts['high']}** · medium {counts['medium']} · low {counts['low']}")
+    assert dashboard.risk_band_options(state) == [("all bands", ""), *(
+        (f"{b} ({counts[b]})", b) for b in ("high", "medium", "low"))]
+
+    top = dashboard.top_at_risk(state)
+    assert len(top) == state.config.risk["top"] == 10 and list(top.index) == list(range(1, 11))
+    assert top["corporation"].tolist() == table["corporation"].head(10).tolist()
+    assert top["attrition risk"].iloc[0] == f"{table['probability'][0] * 100:.1f}%"
+    medium = dashboard.top_at_risk(state, "medium")
+    assert set(medium["band"]) == {"medium"}
+    assert medium["corporation"].tolist() == table.loc[table["risk_band"] == "medium", "corporation"].head(10).tolist()
+
+    everyone = dashboard.risk_download(state)
+    assert "Download the list (230 clients) as CSV" in everyone and 'download="riskwatch-risk-list-v1.csv"' in everyone
+    assert decoded_csv(everyone)["corporation"].tolist() == table["corporation"].tolist()
+    low = dashboard.risk_download(state, "low")
+    assert f"Download the low band ({counts['low']} clients) as CSV" in low
+    assert len(decoded_csv(low)) == counts["low"] and set(decoded_csv(low)["risk_band"]) == {"low"}
+
+
+def test_an_unreadable_list_is_one_line_not_a_crash(tmp_path: Path) -> None:
+    config = write_config(tmp_path)
+    path = latest_risk_path(load_config(config))
+    path.parent.mkdir(parents=True)
+    path.write_text("corporation,probability\nacme,0.5\n")
+    overview = dashboard.risk_overview(dashboard.load_state(config))
+    assert overview.startswith("### Clients at risk\nThe latest risk list ") and "lacks column" in overview
+
+
+@pytest.mark.integration
+@needs_chromium
+def test_clients_at_risk_panel_in_the_browser_filters_by_band(deployed: Path, browser, tmp_path: Path) -> None:
+    shutil.copytree(deployed.parent, tmp_path / "risk")
+    config = tmp_path / "risk" / "config.json"
+    cfg = load_config(config)
+    frame = pd.read_csv(cfg.test_data_path / "testdata.csv", dtype={"corporation": "string"})
+    table = write_latest_list(config, Registry(cfg.registry_path).load_model(1), frame)
+    counts = table["risk_band"].value_counts()
+    with Dashboard(config) as dash:
+        page = browser.new_page()
+        page.goto(dash.url, timeout=90_000)
+        page.get_by_text("Clients at risk").wait_for(timeout=90_000)
+        top = page.locator(".risk-top")
+        top.get_by_text(table["corporation"][0]).first.wait_for(timeout=60_000)
+        body = page.inner_text("body")
+        assert "Latest list (1,250 clients, model v1" in body and f"high {counts['high']}" in body
+        assert "Download the list (1,250 clients) as CSV" in body
+        first_medium = table.loc[table["risk_band"] == "medium", "corporation"].iloc[0]
+        page.locator(".risk-band select").select_option(label=f"medium ({counts['medium']})")
+        page.wait_for_function("() => document.querySelector('.risk-top').innerText.includes('the medium band')",
+                               timeout=30_000)
+        shown = top.inner_text()
+        assert first_medium in shown and "high" not in shown and "Traceback" not in page.inner_text("body")
+        page.close()

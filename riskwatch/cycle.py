@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from riskwatch.decisions import Decision
-from riskwatch.events import (Decided, Deployed, DriftChecked, DriftDetected, Ingested, Rejected, RiskListed,
-                              Scored, Trained)
+from riskwatch.events import (Decided, Deployed, DriftChecked, DriftDetected, Ingested, OutcomesArrived, Rejected,
+                              RiskListed, Scored, Trained)
 from riskwatch.layout import RunFolder
 
 
@@ -113,6 +113,7 @@ MODEL_AND_NEW_ROWS = When("a model is deployed and the new files hold valid rows
                           and state.scrap("ingestion", "n_batch_rows", 0) > 0)
 TRAINED = When("a model was trained in this cycle", lambda state: state.model_version is not None)
 NEW_ROWS = When("the new files hold client rows", lambda state: state.scrap("ingestion", "n_batch_rows", 0) > 0)
+NEW_LABELS = When("a labels file brought outcomes", lambda state: state.scrap("ingestion", "n_label_rows", 0) > 0)
 
 
 # ---- decisions ------------------------------------------------------------------------------
@@ -188,6 +189,12 @@ def deployed(state: CycleState, scraps: dict[str, Any]) -> Events:
     state.deployed = True
     return [Deployed(int(scraps["deployed_version"]), state.production_version,
                      state.scrap("scoring", "metrics") or {}, state.decisions["deploy"].reason)]
+
+
+def outcomes_arrived(state: CycleState, scraps: dict[str, Any]) -> Events:
+    realised = list(scraps.get("realised") or [])
+    return [OutcomesArrived(realised, int(scraps.get("n_unmatched") or 0))] + [
+        Scored(r["model_version"], "production", "realised", r) for r in realised]
 
 
 def risk_listed(state: CycleState, scraps: dict[str, Any]) -> Events:

@@ -101,6 +101,12 @@ class RolledBack:
 
 
 @dataclass(frozen=True)
+class OutcomesArrived:
+    realised: list[dict[str, Any]]      # per earlier scoring run: its model version and realised metrics
+    n_unmatched: int
+
+
+@dataclass(frozen=True)
 class RiskListed:
     version: int
     n_scored: int

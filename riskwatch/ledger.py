@@ -146,8 +146,28 @@ class Ledger:
         not count."""
         rows = self._select(
             "SELECT s.f1 FROM scores s JOIN runs r ON r.run_id = s.run_id WHERE s.role = 'production' "
-            "AND s.version = ? AND r.mode = ? AND s.f1 IS NOT NULL ORDER BY s.rowid", (version, mode))
+            "AND s.dataset != 'estimate' AND s.version = ? AND r.mode = ? AND s.f1 IS NOT NULL ORDER BY s.rowid",
+            (version, mode))
         return [row["f1"] for row in rows]
+
+    def estimates_and_outcomes(self, limit: int = 20) -> list[dict[str, Any]]:
+        """Per scoring run, newest first: the F1 estimated without labels when its clients were
+        scored, and the realised F1 once their outcomes arrived (None until then)."""
+        estimates = self._select("SELECT run_id, at, version, f1, metrics FROM scores WHERE dataset = 'estimate' "
+                                 "ORDER BY rowid DESC LIMIT ?", (limit,))
+        realised: dict[str, dict[str, Any]] = {}
+        for row in self._select("SELECT metrics FROM scores WHERE dataset = 'realised' ORDER BY rowid"):
+            metrics = json.loads(row["metrics"])
+            realised[metrics.get("scored_in_run")] = metrics
+        history = []
+        for row in estimates:
+            metrics = json.loads(row["metrics"])
+            outcome = realised.get(row["run_id"])
+            history.append({"run_id": row["run_id"], "at": row["at"], "version": row["version"],
+                            "estimated_f1": row["f1"], "interval": (metrics.get("intervals") or {}).get("f1"),
+                            "n": metrics.get("n"), "realised_f1": outcome.get("f1") if outcome else None,
+                            "n_realised": outcome.get("n") if outcome else None})
+        return history
 
     def stage_timings(self, stage: str, limit: int = 50) -> list[dict[str, Any]]:
         return self._select("SELECT run_id, started_at, seconds, outcome FROM stages WHERE stage = ? "

@@ -26,15 +26,20 @@ def predict_risk(model: Pipeline, data: pd.DataFrame, schema: Schema) -> pd.Data
 
 def score_model(model: Pipeline, data: pd.DataFrame, schema: Schema) -> dict[str, Any]:
     """Metrics of ``model`` on labelled ``data``; ROC AUC is None when only one class is present."""
-    y_true = data[schema.target].to_numpy()
     predictions = predict_risk(model, data, schema)
-    y_pred = predictions["predicted"].to_numpy()
+    return metrics_from_predictions(data[schema.target].to_numpy(), predictions["predicted"].to_numpy(),
+                                    predictions["probability"].to_numpy())
+
+
+def metrics_from_predictions(y_true: np.ndarray, y_pred: np.ndarray, probability: np.ndarray) -> dict[str, Any]:
+    """F1, precision, recall, ROC AUC (None with one class), counts and the confusion matrix."""
+    y_true = np.asarray(y_true).astype(int)
     both_classes = len(np.unique(y_true)) == 2
     return {
         "f1": float(f1_score(y_true, y_pred, zero_division=0)),
         "precision": float(precision_score(y_true, y_pred, zero_division=0)),
         "recall": float(recall_score(y_true, y_pred, zero_division=0)),
-        "roc_auc": float(roc_auc_score(y_true, predictions["probability"])) if both_classes else None,
+        "roc_auc": float(roc_auc_score(y_true, probability)) if both_classes else None,
         "n": int(len(y_true)),
         "positives": int(y_true.sum()),
         "confusion_matrix": confusion_matrix(y_true, y_pred, labels=[0, 1]).tolist(),

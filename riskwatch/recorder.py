@@ -127,6 +127,12 @@ class Recorder:
         self.ledger.record_deployment(None, "rollback", e.version, e.previous_version, e.f1, e.reason)
         self.note(e.reason, level=logging.WARNING)
 
+    def _on_OutcomesArrived(self, e: ev.OutcomesArrived) -> None:
+        self.record_["outcomes"] = {"realised": e.realised, "n_unmatched": e.n_unmatched}
+        for r in e.realised:
+            self.note(f"outcomes of {r['n']} clients scored in run {r['scored_in_run']} by v{r['model_version']}: "
+                      f"realised F1 {r['f1']:.4f}", "labels")
+
     def _on_RiskListed(self, e: ev.RiskListed) -> None:
         ordered = {band: e.band_counts.get(band, 0) for band in reversed(list(self.cfg.risk["bands"]))}
         self.record_["risk"] = {"model_version": e.version, "n_scored": e.n_scored, "band_counts": ordered,
@@ -178,6 +184,9 @@ def summarize(record: dict[str, Any], registry: Registry) -> str:
                      + (f"; quarantined: {', '.join(quarantined)}" if quarantined else ""))
     for name, decision in record.get("decisions", {}).items():
         lines.append(f"  {name}: " + "; ".join(decision["reasons"]))
+    for r in (record.get("outcomes") or {}).get("realised", []):
+        lines.append(f"  outcomes: {r['n']} clients scored in run {r['scored_in_run']} by v{r['model_version']}: "
+                     f"realised F1 {r['f1']:.4f}")
     risk = record.get("risk")
     if risk:
         counts = ", ".join(f"{band} {n}" for band, n in risk["band_counts"].items())

@@ -130,3 +130,23 @@ def risk_summary(risk_path: Path, id_column: str, bands: Sequence[str], top: int
         columns={id_column: "client", "probability": "attrition risk", "risk_band": "band"})
     table["attrition risk"] = (100 * table["attrition risk"]).map("{:.1f} %".format)
     return sentence, table.set_index("client")
+
+
+def estimates_table(ledger_path: Path, limit: int = 8):
+    """F1 estimated when clients were scored, beside the realised F1 once their outcomes arrived."""
+    import pandas as pd
+
+    from riskwatch.ledger import Ledger
+
+    rows = Ledger(ledger_path).estimates_and_outcomes(limit)
+    if not rows:
+        return None
+
+    def f1(value: float | None) -> str:
+        return "—" if value is None else f"{value:.3f}"
+
+    return pd.DataFrame([{
+        "scored in run": r["run_id"], "model": f"v{r['version']}", "clients": r["n"],
+        "estimated F1": f1(r["estimated_f1"]) + (f" ({r['interval'][0]:.2f}–{r['interval'][1]:.2f})" if r["interval"] else ""),
+        "realised F1": f1(r["realised_f1"]) if r["realised_f1"] is not None else "outcomes not in yet",
+    } for r in rows]).set_index("scored in run")

@@ -17,8 +17,8 @@ from typing import Any, Callable, Mapping
 
 from riskwatch import cycle, layout
 from riskwatch.config import Config
-from riskwatch.cycle import (ALWAYS, DEPLOY, MODEL_AND_NEW_ROWS, NEW_ROWS, RETRAIN, TRAINED, CycleState, Decide,
-                             When)
+from riskwatch.cycle import (ALWAYS, DEPLOY, MODEL_AND_NEW_ROWS, NEW_LABELS, NEW_ROWS, RETRAIN, TRAINED, CycleState,
+                             Decide, When)
 from riskwatch.events import ReportExported
 from riskwatch.report_export import export_cycle_report
 
@@ -94,6 +94,10 @@ STAGES: tuple[Stage, ...] = (
            "estimated_drop": "config.decision.estimated_drop", **SCHEMA},
           scraps=("data_drift", "retrain", "retrain_reasons"), reads=(layout.BATCH, "registry"),
           then=cycle.drift_checked),
+    Stage("labels", "01c_labels.ipynb", "measure earlier scorings against the outcomes that arrived", NEW_LABELS,
+          {"labels_path": "run.labels_path", "runs_path": "config.runs_path", "run_id": "run.run_id", **SCHEMA},
+          scraps=("realised", "n_unmatched"), reads=(layout.LABELS, f"earlier runs' {layout.RISK_SCORES}"),
+          then=cycle.outcomes_arrived),
     Stage("training", "02_training.ipynb", "fit a new model on finaldata", RETRAIN,
           {"finaldata_path": "config.finaldata_path", "record_path": "config.record_path",
            "registry_path": "config.registry_path", "output_model_path": "config.output_model_path",

@@ -183,3 +183,19 @@ def test_insert_or_replace_cannot_rewrite_a_run(ledger: Ledger) -> None:
             pass
     (run,) = ledger.runs()
     assert run["mode"] == "practice" and json.loads(run["new_files"]) == ["real.csv"]
+
+
+def test_estimates_sit_beside_the_outcomes_that_arrive_later(tmp_path) -> None:
+    ledger = Ledger(tmp_path / "ledger.sqlite")
+    ledger.start_run("r1", "production", "c", [])
+    ledger.record_score("r1", 2, "production", "estimate", {"f1": 0.6, "n": 500, "intervals": {"f1": [0.55, 0.65]}})
+    ledger.start_run("r2", "production", "c", [])
+    ledger.record_score("r2", 2, "production", "estimate", {"f1": 0.5, "n": 300})
+    assert [h["realised_f1"] for h in ledger.estimates_and_outcomes()] == [None, None]
+    ledger.start_run("r3", "production", "c", [])
+    ledger.record_score("r3", 2, "production", "realised", {"f1": 0.62, "n": 480, "scored_in_run": "r1"})
+    newest, oldest = ledger.estimates_and_outcomes()
+    assert (newest["run_id"], newest["realised_f1"]) == ("r2", None)
+    assert (oldest["run_id"], oldest["estimated_f1"], oldest["interval"], oldest["realised_f1"], oldest["n_realised"]) \
+        == ("r1", 0.6, [0.55, 0.65], 0.62, 480)
+    assert ledger.production_scores("production", 2) == [0.62]  # estimates never count as scores

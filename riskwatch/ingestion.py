@@ -150,7 +150,8 @@ def ingest(input_folder: str | Path, output_folder: str | Path, quarantine_folde
         ingested=ingested, quarantined=quarantined, n_files=n_files,
         n_rows_read=len(merged), n_rows=len(final),
         n_batch_rows=0 if batch is None else len(batch),
-        n_unlabelled_rows=0 if batch is None or schema.target not in batch else int(batch[schema.target].isna().sum()),
+        n_unlabelled_rows=0 if batch is None else len(batch) if schema.target not in batch
+        else int(batch[schema.target].isna().sum()),
         labels_path=labels_written, n_label_rows=n_label_rows,
     )
 

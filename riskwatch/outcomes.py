@@ -26,7 +26,8 @@ def realised_performance(labels_path: str | Path, runs_path: str | Path, run_id:
     for run in earlier:
         if remaining.empty:
             break
-        scored = pd.read_csv(run / layout.RISK_SCORES, dtype={schema.id_column: "string"})
+        scored = pd.read_csv(run / layout.RISK_SCORES, dtype={schema.id_column: "string"}).drop_duplicates(
+            schema.id_column)
         matched = remaining.merge(scored, on=schema.id_column)
         if matched.empty:
             continue

@@ -224,3 +224,12 @@ def test_a_file_with_some_features_is_still_refused(tmp_path: Path) -> None:
     result = run(layout)
     assert [e["name"] for e in result.quarantined] == ["half.csv"]
     assert "missing column(s): lastyear_activity, number_of_employees" in result.quarantined[0]["reason"]
+
+
+def test_a_batch_of_only_unlabelled_clients_counts_them(tmp_path: Path) -> None:
+    layout = {"in": tmp_path / "in", "out": tmp_path / "out", "q": tmp_path / "q", "batch": tmp_path / "b.parquet"}
+    write_rows(layout["in"] / "a.csv", GOOD1)
+    run(layout)
+    write_rows(layout["in"] / "new_clients.csv", [row[:-1] for row in GOOD3], header=COLUMNS[:-1])
+    result = run(layout, run_id="r2")
+    assert result.n_batch_rows == result.n_unlabelled_rows == len(GOOD3) and result.n_rows == len(GOOD1)

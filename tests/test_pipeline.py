@@ -319,3 +319,43 @@ def test_a_new_stage_is_one_entry_plus_a_notebook(project: Path, tmp_path: Path)
     assert "rowcount" in diagnostics["timings"]["this_run"]
     assert "rowcount" in Path(record["report"]["html"]).read_text()  # the report's timings table
     assert "| rowcount | `" in stage_table(stages)
+
+
+def test_unlabelled_clients_get_a_risk_list_an_estimate_and_later_a_realised_score(project: Path) -> None:
+    """Issue 13 end to end: client data without outcomes is scored and watched; outcomes that arrive
+    months later are matched to that scoring and the realised F1 sits beside the estimate."""
+    import pandas as pd
+
+    root = project.parent
+    assert run_runner(project, "run").returncode == 0                       # v1 from the practice data
+    clients = pd.read_csv(root / "data/testdata/testdata.csv", dtype={"corporation": str})
+    clients.drop(columns="exited").to_csv(root / "data/practicedata/clients_2026-11.csv", index=False)
+    scored_run = run_runner(project, "run")
+    assert scored_run.returncode == 0, scored_run.stdout + scored_run.stderr
+    record = last_run(root)
+    assert record["ingestion"]["n_unlabelled_rows"] == 1250 and record["drift"]["data"]["n_current"] == 1250
+    assert record["drift"]["estimate"]["n"] == 1250
+    risk = pd.read_csv(run_dirs(root)[-1] / "risk_scores.csv", dtype={"corporation": str})
+    assert list(risk.columns) == ["corporation", "predicted", "probability", "risk_band", "model_version"]
+    assert len(risk) == 1250 and risk["probability"].is_monotonic_decreasing
+    assert (root / "models/production_deployment/risk_scores.csv").read_bytes() == \
+        (run_dirs(root)[-1] / "risk_scores.csv").read_bytes()
+    assert record["risk"]["n_scored"] == 1250 and sum(record["risk"]["band_counts"].values()) == 1250
+    assert f"risk: 1250 clients scored by v{record['risk']['model_version']}" in scored_run.stdout
+    cfg = load_config(project)
+    [estimate] = [h for h in Ledger(cfg.ledger_path).estimates_and_outcomes() if h["run_id"] == record["run_id"]]
+    assert estimate["realised_f1"] is None and 0 < estimate["estimated_f1"] < 1
+    report = subprocess.run(["pdftotext", "-layout", record["report"]["pdf"], "-"], capture_output=True, text=True,
+                            check=True).stdout
+    assert "Clients at risk" in report and risk["corporation"].iloc[0] in report
+    assert "outcomes not in yet" in report
+
+    clients[["corporation", "exited"]].to_csv(root / "data/practicedata/labels_2026-12.csv", index=False)
+    labels_run = run_runner(project, "run")
+    assert labels_run.returncode == 0, labels_run.stdout + labels_run.stderr
+    [realised] = last_run(root)["outcomes"]["realised"]
+    assert realised["scored_in_run"] == record["run_id"] and realised["n"] == clients["corporation"].nunique()
+    [history] = [h for h in Ledger(cfg.ledger_path).estimates_and_outcomes() if h["run_id"] == record["run_id"]]
+    version = record["risk"]["model_version"]
+    assert history["realised_f1"] == pytest.approx(Registry(cfg.registry_path).metrics(version)["f1"], abs=0.02)
+    assert f"outcomes: {realised['n']} clients scored in run {record['run_id']}" in labels_run.stdout

@@ -22,6 +22,7 @@ from pydantic import BaseModel, Field
 
 from riskwatch.config import Config, Schema
 from riskwatch.records import RecordError, RecordErrorKind, frame_from_json, read_csv_bytes, validate_frame
+from riskwatch.ledger import Ledger
 from riskwatch.registry import Registry, RegistryError
 from riskwatch.riskfile import (MAX_PER_PAGE, NO_RISK_LIST, LatestRiskList, RiskListError, UnknownBand, check_band,
                                 file_signature)
@@ -203,7 +204,8 @@ def create_app(config: Config) -> FastAPI:
         metrics = registry.metrics(version)
         if metrics is None:
             raise ApiError(404, f"v{version} has no recorded scores")
-        return {"model_version": version, **metrics}
+        estimate = Ledger(config.ledger_path).latest_estimate() if config.ledger_path.exists() else None
+        return {"model_version": version, **metrics, "estimate_without_labels": estimate}
 
     @app.get("/risk", tags=["clients"], summary="The latest risk list: clients highest risk first, by page",
              responses={404: {"description": "no risk list yet"}, 422: {"description": "unknown band or bad page"}})

@@ -27,7 +27,7 @@ def _call(url: str, method: str = "GET", body: dict[str, Any] | None = None, tim
 
 def call_all_routes(cfg: Config, base_url: str) -> tuple[Path, Path]:
     """Call /prediction (on the test data file, the baseline's form), /scoring, /summarystats,
-    /diagnostics, /health and /model; raise OSError when the server cannot be reached."""
+    /diagnostics, /health, /risk and /model; raise OSError when the server cannot be reached."""
     base = base_url.rstrip("/")
     test = cfg.test_data_path
     test_file = test if test.is_file() else sorted(test.glob("*.csv"))[0]
@@ -37,6 +37,7 @@ def call_all_routes(cfg: Config, base_url: str) -> tuple[Path, Path]:
         "summarystats": _call(f"{base}/summarystats"),
         "diagnostics": _call(f"{base}/diagnostics"),
         "health": _call(f"{base}/health"),
+        "risk": _call(f"{base}/risk?per_page=20"),
         "model": _call(f"{base}/model"),
     }
     out = cfg.output_model_path

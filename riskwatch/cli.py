@@ -211,6 +211,7 @@ def status_text(cfg) -> str:
                            if metrics.get(k) is not None)
         lines.append(f"production: v{version} since {pointer.get('since')} ({pointer.get('action')}); {scores}")
     lines.append(risk_status_line(cfg))
+    lines += estimate_status_lines(cfg)
     if not cfg.ledger_path.exists():
         lines.append("last run: none yet")
         return "\n".join(lines)
@@ -224,6 +225,16 @@ def status_text(cfg) -> str:
     for decision in ledger.decisions(last["run_id"]):
         lines.append(f"  {decision['name']}: {decision['reason']}")
     return "\n".join(lines)
+
+
+def estimate_status_lines(cfg) -> list[str]:
+    """The latest F1 estimated without labels, beside the last realised one."""
+    from riskwatch.ledger import Ledger
+
+    from riskwatch.reporting import describe_latest_estimate
+
+    latest = Ledger(cfg.ledger_path).latest_estimate() if cfg.ledger_path.exists() else None
+    return [] if latest is None else [describe_latest_estimate(latest)]
 
 
 def risk_status_line(cfg) -> str:

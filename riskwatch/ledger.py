@@ -172,3 +172,10 @@ class Ledger:
     def stage_timings(self, stage: str, limit: int = 50) -> list[dict[str, Any]]:
         return self._select("SELECT run_id, started_at, seconds, outcome FROM stages WHERE stage = ? "
                             "ORDER BY rowid DESC LIMIT ?", (stage, limit))
+
+    def latest_estimate(self) -> dict[str, Any] | None:
+        """The newest estimate, and the newest one whose outcomes have arrived (``last_realised``)."""
+        history = self.estimates_and_outcomes(limit=50)
+        if not history:
+            return None
+        return {**history[0], "last_realised": next((h for h in history if h["realised_f1"] is not None), None)}

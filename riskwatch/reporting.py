@@ -5,6 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Sequence
 
+from riskwatch.config import Schema
+from riskwatch.riskfile import read_risk_list
+
 
 def confusion_matrix_figure(matrix: Sequence[Sequence[int]], title: str):
     import matplotlib.pyplot as plt
@@ -113,21 +116,18 @@ def events_table(events):
     return table.set_index("at")
 
 
-def risk_summary(risk_path: Path, id_column: str, bands: Sequence[str], top: int):
+def risk_summary(risk_path: Path, schema: Schema, bands: Sequence[str], top: int):
     """(sentence, table of the top clients) for a run's risk list, or (sentence, None) without one."""
-    import pandas as pd
-
-    if not Path(risk_path).exists():
+    risk = read_risk_list(Path(risk_path), schema, bands)
+    if risk is None:
         return "No new client data in this cycle, so no risk list.", None
-    risk = pd.read_csv(risk_path, dtype={id_column: "string"})
-    if risk.empty:
+    if not risk.total:
         return "The risk list is empty.", None
-    counts = risk["risk_band"].value_counts()
-    per_band = " · ".join(f"{band} **{int(counts.get(band, 0))}**" for band in reversed(list(bands)))
-    sentence = (f"**{len(risk)} clients** of the new data scored by v{int(risk['model_version'].iloc[0])}: "
-                f"{per_band}. The {min(top, len(risk))} most at risk:")
-    table = risk.head(top)[[id_column, "probability", "risk_band"]].rename(
-        columns={id_column: "client", "probability": "attrition risk", "risk_band": "band"})
+    per_band = " · ".join(f"{band} **{n}**" for band, n in risk.counts.items())
+    sentence = (f"**{risk.total} clients** of the new data scored by v{risk.model_version}: {per_band}. "
+                f"The {min(top, risk.total)} most at risk:")
+    table = risk.clients().head(top)[[schema.id_column, "probability", "risk_band"]].rename(
+        columns={schema.id_column: "client", "probability": "attrition risk", "risk_band": "band"})
     table["attrition risk"] = (100 * table["attrition risk"]).map("{:.1f} %".format)
     return sentence, table.set_index("client")
 
@@ -150,3 +150,16 @@ def estimates_table(ledger_path: Path, limit: int = 8):
         "estimated F1": f1(r["estimated_f1"]) + (f" ({r['interval'][0]:.2f}–{r['interval'][1]:.2f})" if r["interval"] else ""),
         "realised F1": f1(r["realised_f1"]) if r["realised_f1"] is not None else "outcomes not in yet",
     } for r in rows]).set_index("scored in run")
+
+
+def describe_latest_estimate(latest: dict) -> str:
+    """The latest F1 estimated without labels, beside the last realised one (``Ledger.latest_estimate``)."""
+    interval = latest["interval"]
+    line = (f"estimated F1 without labels: {latest['estimated_f1']:.4f}"
+            + (f" ({interval[0]:.2f}–{interval[1]:.2f})" if interval else "")
+            + f" on {latest['n']:,} clients scored by v{latest['version']} in run {latest['run_id']}")
+    realised = latest["last_realised"]
+    if realised is None:
+        return line + "; no outcomes have arrived yet"
+    return line + (f"; last realised: F1 {realised['realised_f1']:.4f} on run {realised['run_id']}'s clients "
+                   f"(estimated then {realised['estimated_f1']:.4f})")

@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 
 from riskwatch.config import Schema
-from riskwatch.metrics import predict_risk
 
 RISK_COLUMNS = ("probability", "predicted", "risk_band", "model_version")
 
@@ -22,6 +21,9 @@ def risk_band(probability: Sequence[float] | np.ndarray, bands: Sequence[str], c
 def risk_list(model: Any, clients: pd.DataFrame, schema: Schema, version: int, risk: Mapping[str, Any]) -> pd.DataFrame:
     """id, probability, predicted, risk band and model version of every client, highest risk first
     (ties keep the file's order)."""
+    # Imported here: reading a list (status, the API, the dashboard) must not pay for scikit-learn.
+    from riskwatch.metrics import predict_risk
+
     scored = predict_risk(model, clients, schema)
     scored["risk_band"] = risk_band(scored["probability"].to_numpy(), risk["bands"], risk["cutoffs"])
     scored["model_version"] = version

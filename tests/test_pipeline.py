@@ -359,3 +359,14 @@ def test_unlabelled_clients_get_a_risk_list_an_estimate_and_later_a_realised_sco
     version = record["risk"]["model_version"]
     assert history["realised_f1"] == pytest.approx(Registry(cfg.registry_path).metrics(version)["f1"], abs=0.02)
     assert f"outcomes: {realised['n']} clients scored in run {record['run_id']}" in labels_run.stdout
+    status = run_runner(project, "status").stdout
+    assert "estimated F1 without labels" in status and f"last realised: F1 {history['realised_f1']:.4f}" in status
+    assert "at risk (latest list" in status
+    from fastapi.testclient import TestClient
+
+    from riskwatch import dashboard
+    from riskwatch.api import create_app
+
+    scoring = TestClient(create_app(cfg)).get("/scoring").json()["estimate_without_labels"]
+    assert scoring["last_realised"]["realised_f1"] == pytest.approx(history["realised_f1"])
+    assert "Performance before outcomes arrive" in dashboard.last_run_summary(dashboard.load_state(project))

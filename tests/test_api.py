@@ -246,7 +246,7 @@ def test_real_server_on_loopback_serves_a_new_deployment_without_failing(deploye
         assert calls.returncode == 0, calls.stderr
         returns = json.loads((config.parent / "models/practicemodels/apireturns.json").read_text())
         assert {k: v["status"] for k, v in returns.items()} == {
-            "prediction": 200, "scoring": 200, "summarystats": 200, "diagnostics": 200, "health": 200, "model": 200}
+            "prediction": 200, "scoring": 200, "summarystats": 200, "diagnostics": 200, "health": 200, "risk": 200, "model": 200}
         assert returns["prediction"]["body"]["model_version"] == 2
         assert "/scoring → HTTP 200" in (config.parent / "models/practicemodels/apireturns.txt").read_text()
     finally:

@@ -14,6 +14,14 @@ from riskwatch.config import Config
 from riskwatch.newdata import atomic_write_text
 
 
+class ServerUnreachable(OSError):
+    """No server answers at the URL (refused, unknown host, timed out): not a configuration error."""
+
+    def __init__(self, base_url: str, reason: object):
+        why = getattr(reason, "strerror", None) or reason  # "Connection refused", not "[Errno 111] ..."
+        super().__init__(f"no riskwatch API answers at {base_url} ({why}): start it with `runner.py serve`")
+
+
 def _call(url: str, method: str = "GET", body: dict[str, Any] | None = None, timeout: float = 60) -> dict[str, Any]:
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(url, data=data, method=method,
@@ -27,19 +35,22 @@ def _call(url: str, method: str = "GET", body: dict[str, Any] | None = None, tim
 
 def call_all_routes(cfg: Config, base_url: str) -> tuple[Path, Path]:
     """Call /prediction (on the test data file, the baseline's form), /scoring, /summarystats,
-    /diagnostics, /health, /risk and /model; raise OSError when the server cannot be reached."""
+    /diagnostics, /health, /risk and /model; raise ``ServerUnreachable`` when no server answers."""
     base = base_url.rstrip("/")
     test = cfg.test_data_path
     test_file = test if test.is_file() else sorted(test.glob("*.csv"))[0]
-    returns = {
-        "prediction": _call(f"{base}/prediction", "POST", {"data_path": str(test_file)}),
-        "scoring": _call(f"{base}/scoring"),
-        "summarystats": _call(f"{base}/summarystats"),
-        "diagnostics": _call(f"{base}/diagnostics"),
-        "health": _call(f"{base}/health"),
-        "risk": _call(f"{base}/risk?per_page=20"),
-        "model": _call(f"{base}/model"),
-    }
+    try:
+        returns = {
+            "prediction": _call(f"{base}/prediction", "POST", {"data_path": str(test_file)}),
+            "scoring": _call(f"{base}/scoring"),
+            "summarystats": _call(f"{base}/summarystats"),
+            "diagnostics": _call(f"{base}/diagnostics"),
+            "health": _call(f"{base}/health"),
+            "risk": _call(f"{base}/risk?per_page=20"),
+            "model": _call(f"{base}/model"),
+        }
+    except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:  # HTTPError never gets here
+        raise ServerUnreachable(base, getattr(exc, "reason", exc)) from None
     out = cfg.output_model_path
     json_path, text_path = out / layout.API_RETURNS_JSON, out / layout.API_RETURNS_TXT
     atomic_write_text(json_path, json.dumps(returns, indent=1) + "\n")

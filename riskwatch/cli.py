@@ -9,9 +9,11 @@ import argparse
 import json
 import os
 import sys
+from functools import partial
 from pathlib import Path
 
 from riskwatch.config import ConfigError, load_config
+from riskwatch.preflight import check_input_paths
 
 EXIT_CODES_HELP = """exit codes:
   0  cycle completed (deployed, rejected or no retrain needed), or nothing new to do
@@ -19,7 +21,11 @@ EXIT_CODES_HELP = """exit codes:
   1  a stage failed; its partially executed notebook is kept in the run folder
   2  configuration error (the message names the key), or bad command-line arguments
   3  another riskwatch cycle holds the lock; this run did nothing
+  4  apicalls: no server answers at the API's URL (start one with `runner.py serve`)
+output cut short by the reader (`status | head -1`) is not an error: the command ends quietly.
 """
+
+EXIT_SERVER_UNREACHABLE = 4
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,38 +33,57 @@ def build_parser() -> argparse.ArgumentParser:
         prog="runner.py",
         description="riskwatch: ingest new client data, check drift, retrain and deploy only when it helps.",
         epilog=EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--config", default=str(Path(__file__).resolve().parent.parent / "config.json"),
-                        help="config file (default: config.json beside runner.py)")
-    parser.add_argument("--mode", help="which data to use: 'practice' or 'production' "
-                                       "(default: the config's 'mode' key)")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    run = commands.add_parser("run", help="run one cycle (the default command)")
+    parser.add_argument("--version", action="store_true", dest="show_version",  # `version` is rollback's
+                        help="print riskwatch's version and exit")
+    add_global_options(parser, default_config=str(Path(__file__).resolve().parent.parent / "config.json"),
+                       default_mode=None)
+    # The same options after the command (`run --mode production`); SUPPRESS keeps a value given before it.
+    anywhere = argparse.ArgumentParser(add_help=False)
+    add_global_options(anywhere, default_config=argparse.SUPPRESS, default_mode=argparse.SUPPRESS)
+    command = partial(parser.add_subparsers(dest="command", metavar="COMMAND").add_parser, parents=[anywhere])
+
+    run = command("run", help="run one cycle (the default command)")
     run.add_argument("--force-retrain", action="store_true",
                      help="train a challenger even without drift (the deployment gate still applies)")
     run.add_argument("--dry-run", action="store_true",
                      help="say what a cycle would do (new files, drift check) without changing anything")
-    commands.add_parser("status", help="deployed version, its score, clients at risk, the last run and its decisions")
-    score = commands.add_parser("score", help="score a CSV of clients with the deployed model and write "
-                                              "the risk list (highest risk first)")
+    command("status", help="deployed version, its score, clients at risk, the last run and its decisions")
+    score = command("score", help="score a CSV of clients with the deployed model and write "
+                                   "the risk list (highest risk first)")
     score.add_argument("file", help="CSV with the id column and every feature (other columns are ignored)")
     score.add_argument("-o", "--output", help="write the list to this CSV file (default: standard output)")
-    history = commands.add_parser("history", help="list runs and deployments")
+    history = command("history", help="list runs and deployments")
     history.add_argument("--limit", type=int, default=20)
-    rollback = commands.add_parser("rollback", help="put a previous model version back into production")
+    rollback = command("rollback", help="put a previous model version back into production")
     rollback.add_argument("version", nargs="?", type=_version, help="version number, e.g. 2 or v2 "
                           "(default: the previously deployed one)")
-    serve = commands.add_parser("serve", help="serve predictions and metrics over HTTP (FastAPI on uvicorn)")
+    serve = command("serve", help="serve predictions and metrics over HTTP (FastAPI on uvicorn)")
     serve.add_argument("--host", help="address to bind (default: the config's api.host, 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default: the config's api.port, 8000)")
-    calls = commands.add_parser("apicalls", help="call every API route of a running server and write "
-                                                 "apireturns.json/.txt into the model output folder")
+    calls = command("apicalls", help="call every API route of a running server and write "
+                                      "apireturns.json/.txt into the model output folder")
     calls.add_argument("--url", help="server URL (default: the config's api.url, else http://host:port)")
-    cron = commands.add_parser("cron", help="install, show or remove the crontab entry for this config")
+    cron = command("cron", help="install, show or remove the crontab entry for this config")
     cron.add_argument("action", choices=["install", "show", "remove"])
     cron.add_argument("--every", default="10m", help="schedule: 1-59m, 1-23h or 1d (default 10m)")
-    board = commands.add_parser("dashboard", help="serve the Voila dashboard on 127.0.0.1 and print its URL")
+    board = command("dashboard", help="serve the Voila dashboard on 127.0.0.1 and print its URL")
     board.add_argument("--port", type=int, default=8866)
     return parser
+
+
+def add_global_options(parser: argparse.ArgumentParser, default_config: str, default_mode: str | None) -> None:
+    parser.add_argument("--config", default=default_config, help="config file (default: config.json beside runner.py)")
+    parser.add_argument("--mode", default=default_mode, help="which data to use: 'practice' or 'production' "
+                                                             "(default: the config's 'mode' key)")
+
+
+def package_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("riskwatch")
+    except PackageNotFoundError:
+        return "unknown (the package is not installed: pip install -e .)"
 
 
 def _version(text: str) -> int:
@@ -70,9 +95,25 @@ def _version(text: str) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    try:
+        code = run_command(args)
+        sys.stdout.flush()
+    except BrokenPipeError:  # `status | head -1`: the reader has all it wanted
+        _quiet_stdout()
+        return 0
+    return code
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Load the config, do the command, and turn its outcome into an exit code."""
+    if args.show_version:
+        print(f"riskwatch {package_version()}")
+        return 0
     command = args.command or "run"
     try:
         cfg = load_config(args.config, args.mode)
+        if command == "run":
+            check_input_paths(cfg)
     except ConfigError as exc:
         print(f"riskwatch: configuration error: {exc}", file=sys.stderr)
         return 2
@@ -86,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
             return cron_command(cfg, args.action, args.every)
         if command == "run":
             result = pipeline.run_cycle(cfg, force_retrain=getattr(args, "force_retrain", False), echo=_echo)
-            print(result.summary, flush=True)
+            _echo(result.summary)
             return result.exit_code
         if command == "status":
             print(status_text(cfg))
@@ -104,19 +145,29 @@ def main(argv: list[str] | None = None) -> int:
         if command == "dashboard":
             return dashboard(cfg, args.port)
         if command == "apicalls":
-            from riskwatch.apicalls import call_all_routes
-
-            url = args.url or cfg.api["url"] or f"http://{cfg.api['host']}:{cfg.api['port']}"
-            written = call_all_routes(cfg, url)
-            print(f"API returns written to {written[0]} and {written[1]}")
-            return 0
+            return apicalls_command(cfg, args.url)
     except pipeline.LockHeld as exc:
         print(f"riskwatch: {exc}", file=sys.stderr)
         return pipeline.EXIT_LOCKED
+    except BrokenPipeError:
+        raise  # not a configuration error: main ends quietly
     except (ValueError, LookupError, OSError) as exc:
         print(f"riskwatch: {exc}", file=sys.stderr)
         return 2
     raise AssertionError(command)
+
+
+def apicalls_command(cfg, url: str | None) -> int:
+    from riskwatch.apicalls import ServerUnreachable, call_all_routes
+
+    url = url or cfg.api["url"] or f"http://{cfg.api['host']}:{cfg.api['port']}"
+    try:
+        written = call_all_routes(cfg, url)
+    except ServerUnreachable as exc:
+        print(f"riskwatch: {exc}", file=sys.stderr)
+        return EXIT_SERVER_UNREACHABLE
+    print(f"API returns written to {written[0]} and {written[1]}")
+    return 0
 
 
 def cron_command(cfg, action: str, every: str) -> int:
@@ -149,11 +200,7 @@ def score_command(cfg, file: str, output: str | None) -> int:
         print(f"riskwatch: {exc}", file=sys.stderr)
         return 2
     if output is None:
-        try:
-            table.to_csv(sys.stdout, index=False)
-            sys.stdout.flush()
-        except BrokenPipeError:  # `score FILE | head`: the reader has all it wanted
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        table.to_csv(sys.stdout, index=False)  # a reader that stops early (`| head`) is handled in main
         return 0
     atomic_write_text(output, table.to_csv(index=False))
     print(f"{len(table):,} clients scored by v{int(table['model_version'].iloc[0])} → {output} "
@@ -192,7 +239,17 @@ def dashboard(cfg, port: int) -> int:
 
 
 def _echo(line: str) -> None:
-    print(line, flush=True)
+    """Print a progress line; a reader gone (`run | head -1`) must not stop a cycle halfway."""
+    try:
+        print(line, flush=True)
+    except BrokenPipeError:
+        _quiet_stdout()
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at devnull, so the exit-time flush of what is left cannot fail again
+    (the recipe in Python's docs, "Note on SIGPIPE")."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def status_text(cfg) -> str:

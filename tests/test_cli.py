@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -10,8 +11,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from conftest import REPO, RUNNER, make_project, run_runner
-from riskwatch.cli import main
+from conftest import REPO, RUNNER, closed_port, make_project, run_runner, write_config
+from riskwatch.cli import build_parser, main
 from riskwatch.config import load_config
 from riskwatch.inprocess import train_and_deploy_in_process
 from riskwatch.riskfile import latest_risk_path
@@ -108,3 +109,79 @@ def test_score_of_a_missing_file_from_the_shell_is_one_line_and_exit_2(deployed:
 def test_score_without_a_deployed_model_is_a_clear_error(project: Path, capsys) -> None:
     assert main(["--config", str(project), "score", str(TESTDATA)]) == 2
     assert "no model is deployed yet" in capsys.readouterr().err
+
+
+# Issue 14, item 1: a path that does not exist is a configuration error, never "nothing new".
+
+@pytest.mark.parametrize("args", [("run",), ("run", "--dry-run")])
+def test_run_refuses_a_mistyped_input_folder_naming_key_and_path(tmp_path: Path, args) -> None:
+    config = make_project(tmp_path / "project", input_folder_path="data/sourcedta")
+    result = run_runner(config, *args)
+    missing = tmp_path / "project" / "data" / "sourcedta"
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == (f"riskwatch: configuration error: config key 'input_folder_path' in {config}: "
+                             f"the folder {missing} does not exist (mode practice)\n")
+    assert not (tmp_path / "project" / "outputs").exists()
+
+
+@pytest.mark.parametrize("args", [("run",), ("run", "--dry-run")])
+def test_run_refuses_a_missing_test_data_path(tmp_path: Path, args) -> None:
+    config = make_project(tmp_path / "project", test_data_path="data/testdta/testdata.csv")
+    result = run_runner(config, *args)
+    assert result.returncode == 2
+    assert result.stderr.startswith("riskwatch: configuration error: config key 'test_data_path'")
+    assert str(tmp_path / "project" / "data" / "testdta" / "testdata.csv") in result.stderr
+
+
+def test_an_existing_empty_input_folder_is_still_nothing_new(deployed: Path) -> None:
+    (deployed.parent / "data" / "empty").mkdir()
+    config = deployed.parent / "empty_input.json"
+    config.write_text(json.dumps({**json.loads(deployed.read_text()), "input_folder_path": "data/empty"}))
+    result = run_runner(config, "run")
+    assert result.returncode == 0, result.stderr
+    assert "nothing new in" in result.stdout and "no kernel started" in result.stdout
+
+
+# Issue 14, item 7: no server is its own exit code and a sentence; a reader that stops early is no error.
+
+def test_apicalls_without_a_server_says_so_with_exit_4(project: Path) -> None:
+    url = f"http://127.0.0.1:{closed_port()}"
+    result = run_runner(project, "apicalls", "--url", url)
+    assert (result.returncode, result.stdout) == (4, "")
+    assert result.stderr == (f"riskwatch: no riskwatch API answers at {url} (Connection refused): "
+                             "start it with `runner.py serve`\n")
+    help_text = subprocess.run([sys.executable, str(RUNNER), "--help"], capture_output=True, text=True).stdout
+    assert "4  apicalls: no server answers" in help_text
+
+
+@pytest.mark.parametrize("args", [("status",), ("history",), ("run", "--dry-run"), ("score", str(TESTDATA)),
+                                  ("--version",)])
+def test_every_command_ends_quietly_when_its_reader_stops_early(deployed: Path, args) -> None:
+    """As `runner.py status | head -1` when head has gone before the runner writes."""
+    process = subprocess.Popen([sys.executable, str(RUNNER), "--config", str(deployed), *args],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process.stdout.close()  # the reader is gone before the first line is written
+    stderr = process.stderr.read()
+    assert (process.wait(timeout=120), stderr) == (0, "")
+
+
+# Issue 14, item 9: global options after the command, and --version.
+
+def test_mode_and_config_are_accepted_after_the_command(project: Path, capsys) -> None:
+    result = run_runner(project, "run", "--dry-run", "--mode", "production")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("dry run (production): ")
+    assert str(project.parent / "data" / "sourcedata") in result.stdout
+    assert main(["status", "--config", str(project)]) == 0
+    assert capsys.readouterr().out.startswith(f"config: {project} (mode practice)")
+    assert main(["--mode", "production", "status", "--config", str(project)]) == 0
+    assert capsys.readouterr().out.startswith(f"config: {project} (mode production)")
+
+
+def test_version_prints_the_package_version() -> None:
+    from importlib.metadata import version
+
+    result = subprocess.run([sys.executable, str(RUNNER), "--version"], capture_output=True, text=True)
+    assert (result.returncode, result.stdout, result.stderr) == (0, f"riskwatch {version('riskwatch')}\n", "")
+    rollback = build_parser().parse_args(["rollback", "v2"])  # rollback's version is not --version
+    assert (rollback.version, rollback.show_version) == (2, False)

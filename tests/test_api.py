@@ -254,11 +254,6 @@ def test_real_server_on_loopback_serves_a_new_deployment_without_failing(deploye
         server.wait(timeout=10)
 
 
-def test_apicalls_without_a_server_is_a_clear_error(deployed: Path) -> None:
-    result = run_runner(deployed, "apicalls", "--url", f"http://127.0.0.1:{free_port()}")
-    assert result.returncode == 2 and "Connection refused" in result.stderr
-
-
 def test_schemathesis_finds_no_server_error(deployed: Path, tmp_path: Path) -> None:
     """A bounded property-based run over every route of the OpenAPI schema (with a risk list to page)."""
     import schemathesis

@@ -171,8 +171,39 @@ def dry_run(cfg: Config) -> str:
     return "\n".join(lines)
 
 
-def rollback(cfg: Config, version: int | None = None, echo: Echo = print) -> int:
-    """Put ``version`` (default: the one before the current) back into production."""
+class RollbackRefused(ValueError):
+    """The rollback was not done: unknown or unscored version, or a lower score without ``--yes``."""
+
+
+def rollback_target(registry: Registry, current: int | None, version: int, confirmed: bool) -> str:
+    """Check that ``version`` may replace ``current``; returns "from → to" with both test scores.
+
+    Only versions scored on the test data qualify (a candidate an analyst registered never was);
+    going to a lower score needs ``confirmed`` (``--yes``)."""
+    known = registry.versions()
+    if version not in known:
+        listed = ", ".join(f"v{v}" for v in known) or "none"
+        raise RollbackRefused(f"there is no model version {version} in the registry (versions: {listed})")
+    target_f1 = (registry.metrics(version) or {}).get("f1")
+    if target_f1 is None:
+        status = registry.status(version)
+        raise RollbackRefused(f"v{version} was never scored on the test data ({status.get('status')}: "
+                              f"{status.get('reason')}); rollback goes only to scored versions")
+    current_f1 = (registry.metrics(current) or {}).get("f1") if current is not None else None
+    move = (f"v{current} (test F1 {_f1(current_f1)}) → " if current is not None else "") + \
+        f"v{version} (test F1 {_f1(target_f1)})"
+    if current_f1 is not None and target_f1 < current_f1 and not confirmed:
+        raise RollbackRefused(f"{move}: v{version} scores lower than v{current}; nothing changed. "
+                              f"Add --yes to roll back anyway")
+    return move
+
+
+def _f1(value: float | None) -> str:
+    return "unknown" if value is None else f"{value:.4f}"
+
+
+def rollback(cfg: Config, version: int | None = None, echo: Echo = print, confirmed: bool = False) -> int:
+    """Put ``version`` (default: the one deployed before the current) back into production."""
     with cycle_lock(cfg.lock_path):
         recorder = Recorder(cfg, echo)
         registry = recorder.registry
@@ -181,15 +212,16 @@ def rollback(cfg: Config, version: int | None = None, echo: Echo = print) -> int
             candidates = [d["version"] for d in recorder.ledger.deployments(1000)
                           if d["action"] in ("deploy", "rollback") and d["version"] != current]
             if not candidates:
-                raise ValueError("there is no earlier deployed version to roll back to")
+                raise RollbackRefused("there is no earlier deployed version to roll back to")
             version = candidates[0]
         if version == current:
             echo(f"v{version} is already in production")
             return version
+        move = rollback_target(registry, current, version, confirmed)
         registry.check(version)
         deploy_version(registry, version, cfg.prod_deployment_path, run_id="rollback", action="rollback")
         f1 = (registry.metrics(version) or {}).get("f1")
         reason = f"rolled back from v{current} to v{version} by hand"
         recorder.record(RolledBack(version, current, f1, reason))
-        echo(reason + (f" (test F1 {f1:.4f})" if f1 is not None else ""))
+        echo(f"rolled back: {move}")
         return version

@@ -185,3 +185,51 @@ def test_version_prints_the_package_version() -> None:
     assert (result.returncode, result.stdout, result.stderr) == (0, f"riskwatch {version('riskwatch')}\n", "")
     rollback = build_parser().parse_args(["rollback", "v2"])  # rollback's version is not --version
     assert (rollback.version, rollback.show_version) == (2, False)
+
+
+@pytest.fixture(scope="module")
+def two_deployed_and_a_candidate(tmp_path_factory) -> Path:
+    """practice v1 (test F1 ≈ 0.25) deployed, then production v2 (≈ 0.63) deployed, then v3
+    registered by an analyst and never scored."""
+    from riskwatch.training import train_and_register
+
+    config = make_project(tmp_path_factory.mktemp("rollback") / "project")
+    train_and_deploy_in_process(load_config(config))
+    production = load_config(config, "production")
+    train_and_deploy_in_process(production)
+    cfg = production
+    train_and_register(str(cfg.finaldata_path), str(cfg.record_path), str(cfg.registry_path),
+                       str(cfg.output_model_path), cfg.schema, cfg.model.estimator, cfg.model.params,
+                       cfg.model.scale_numeric, "analyst")
+    return config
+
+
+def _production(config: Path) -> int:
+    from riskwatch.registry import Registry
+
+    return Registry(load_config(config).registry_path).production_version()
+
+
+@pytest.mark.parametrize("args, words", [
+    (["3"], ["v3 was never scored on the test data", "candidate", "only to scored versions"]),
+    (["7"], ["there is no model version 7 in the registry", "v1, v2, v3"]),
+    ([], ["v2 (test F1 0.6", "→ v1 (test F1 0.2", "scores lower", "--yes"]),
+])
+def test_rollback_refuses_unscored_unknown_and_lower_versions(two_deployed_and_a_candidate: Path, args, words,
+                                                              ) -> None:
+    result = run_runner(two_deployed_and_a_candidate, "rollback", *args)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    for word in words:
+        assert word in result.stderr, (word, result.stderr)
+    assert _production(two_deployed_and_a_candidate) == 2
+
+
+def test_rollback_to_a_lower_score_with_yes_says_from_and_to(two_deployed_and_a_candidate: Path, capsys) -> None:
+    config = str(two_deployed_and_a_candidate)
+    assert main(["--config", config, "rollback", "--yes"]) == 0
+    out = capsys.readouterr().out
+    assert "rolled back: v2 (test F1 0.6" in out and "→ v1 (test F1 0.2" in out
+    assert _production(two_deployed_and_a_candidate) == 1
+    assert main(["--config", config, "rollback", "v2"]) == 0  # a higher score needs no --yes
+    assert "→ v2" in capsys.readouterr().out and _production(two_deployed_and_a_candidate) == 2

@@ -109,7 +109,9 @@ def test_full_cycle_on_bundled_data_then_drift_then_nothing_new(project: Path) -
     assert len(run_dirs(root)) == 2
 
     # Rollback puts v1 back, in the registry pointer, the production folder and the ledger.
-    back = run_runner(project, "rollback")
+    lower = run_runner(project, "rollback")  # v1 scores lower than v2: asks for --yes, changes nothing
+    assert lower.returncode == 2 and "--yes" in lower.stderr and production_is_consistent(project) == 2
+    back = run_runner(project, "rollback", "--yes")
     assert back.returncode == 0, back.stderr
     assert production_is_consistent(project) == 1
     status = run_runner(project, "status").stdout

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from riskwatch.config import ConfigError, load_config
 from riskwatch.preflight import check_input_paths
+from riskwatch.registry import RegistryError
 
 EXIT_CODES_HELP = """exit codes:
   0  cycle completed (deployed, rejected or no retrain needed), or nothing new to do
@@ -56,7 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
     history.add_argument("--limit", type=int, default=20)
     rollback = command("rollback", help="put a previous model version back into production")
     rollback.add_argument("version", nargs="?", type=_version, help="version number, e.g. 2 or v2 "
-                          "(default: the previously deployed one)")
+                          "(default: the previously deployed one); only versions scored on the test data")
+    rollback.add_argument("--yes", action="store_true", help="roll back even when that version scores lower")
     serve = command("serve", help="serve predictions and metrics over HTTP (FastAPI on uvicorn)")
     serve.add_argument("--host", help="address to bind (default: the config's api.host, 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default: the config's api.port, 8000)")
@@ -138,7 +140,7 @@ def run_command(args: argparse.Namespace) -> int:
             print(history_text(cfg, args.limit))
             return 0
         if command == "rollback":
-            pipeline.rollback(cfg, args.version, echo=_echo)
+            pipeline.rollback(cfg, args.version, echo=_echo, confirmed=args.yes)
             return 0
         if command == "serve":
             return serve(cfg, args.host, args.port)
@@ -151,7 +153,7 @@ def run_command(args: argparse.Namespace) -> int:
         return pipeline.EXIT_LOCKED
     except BrokenPipeError:
         raise  # not a configuration error: main ends quietly
-    except (ValueError, LookupError, OSError) as exc:
+    except (ValueError, LookupError, OSError, RegistryError) as exc:
         print(f"riskwatch: {exc}", file=sys.stderr)
         return 2
     raise AssertionError(command)

@@ -126,7 +126,7 @@ def run_command(args: argparse.Namespace) -> int:
             print(pipeline.dry_run(cfg))
             return 0
         if command == "cron":
-            return cron_command(cfg, args.action, args.every)
+            return cron_command(cfg, args.action, args.every, args.mode is not None)
         if command == "run":
             result = pipeline.run_cycle(cfg, force_retrain=getattr(args, "force_retrain", False), echo=_echo)
             _echo(result.summary)
@@ -172,21 +172,24 @@ def apicalls_command(cfg, url: str | None) -> int:
     return 0
 
 
-def cron_command(cfg, action: str, every: str) -> int:
+def cron_command(cfg, action: str, every: str, mode_given: bool) -> int:
     from riskwatch import cron
 
     try:
         if action == "install":
-            print(f"installed:\n{cron.install(cfg, every)}")
+            print(f"installed ({cfg.mode}):\n{cron.install(cfg, every, mode_given)}")
         elif action == "show":
             lines = cron.show(cfg)
             print("\n".join(lines) if lines else f"no riskwatch entry for {cfg.source} in the crontab")
         else:
-            removed = cron.remove(cfg)
-            print(f"removed {removed} riskwatch entr{'y' if removed == 1 else 'ies'} for {cfg.source}")
+            removed = cron.remove(cfg, cfg.mode if mode_given else None)
+            print(f"removed {removed} riskwatch entr{'y' if removed == 1 else 'ies'} for {cfg.source}"
+                  + (f" (mode {cfg.mode})" if mode_given else ""))
     except cron.CronError as exc:
         print(f"riskwatch: {exc}", file=sys.stderr)
         return 2
+    if action != "remove" and not cron.daemon_running():
+        print(cron.NO_DAEMON, file=sys.stderr)
     return 0
 
 

@@ -82,9 +82,25 @@ def _ours(line: str, cfg: Config) -> bool:
     return line.rstrip().endswith(f"{MARK}{cfg.source}")
 
 
-def install(cfg: Config, every: str = "10m") -> str:
+def entry_mode(line: str) -> str | None:
+    """The mode an entry runs (its ``--mode`` argument)."""
+    match = re.search(r"--mode (\S+) run", line)
+    return match.group(1).strip("'\"") if match else None
+
+
+def install(cfg: Config, every: str = "10m", mode_given: bool = True) -> str:
+    """Install (or replace) this config's entry for ``cfg.mode``. Entries of the config's other modes
+    stay; without an explicit ``--mode`` (``mode_given`` false) an entry of another mode is not
+    silently joined or replaced: the caller must say which mode it means."""
     line = cron_line(cfg, every)
-    kept = [existing for existing in read_crontab() if not _ours(existing, cfg)]
+    current = read_crontab()
+    others = sorted({entry_mode(existing) or "?" for existing in current
+                     if _ours(existing, cfg) and entry_mode(existing) != cfg.mode})
+    if others and not mode_given:
+        raise CronError(f"the crontab already runs {cfg.source} in mode {', '.join(others)}; "
+                        f"say which mode you mean: --mode {others[0]} replaces that entry, "
+                        f"--mode {cfg.mode} adds a {cfg.mode} entry beside it")
+    kept = [existing for existing in current if not (_ours(existing, cfg) and entry_mode(existing) == cfg.mode)]
     write_crontab(kept + [line])
     return line
 
@@ -93,9 +109,26 @@ def show(cfg: Config) -> list[str]:
     return [line for line in read_crontab() if _ours(line, cfg)]
 
 
-def remove(cfg: Config) -> int:
+def remove(cfg: Config, mode: str | None = None) -> int:
+    """Remove this config's entries: those of ``mode``, or all of them when ``mode`` is None."""
     lines = read_crontab()
-    kept = [line for line in lines if not _ours(line, cfg)]
+    kept = [line for line in lines if not (_ours(line, cfg) and (mode is None or entry_mode(line) == mode))]
     if len(kept) != len(lines):
         write_crontab(kept)
     return len(lines) - len(kept)
+
+
+def daemon_running(proc: Path = Path("/proc")) -> bool:
+    """Whether a cron daemon (cron, crond, cronie, busybox crond) is running, read from /proc."""
+    names = {"cron", "crond", "cronie"}
+    for entry in proc.glob("[0-9]*/comm"):
+        try:
+            if entry.read_text().strip() in names:
+                return True
+        except OSError:  # the process ended while we looked
+            continue
+    return False
+
+
+NO_DAEMON = ("warning: no cron daemon is running, so the entry will not run until one starts "
+             "(Debian: `service cron start`, or `cron` as root)")

@@ -105,3 +105,61 @@ def test_install_show_remove_and_cron_really_runs_it(cron_daemon, project: Path)
     assert "no riskwatch entry" in run_runner(project, "cron", "show").stdout
     assert cron.read_crontab() == [l for l in before if f"# riskwatch:{project}" not in l]
 
+
+
+def test_install_without_mode_never_replaces_another_modes_entry(project: Path) -> None:
+    reason = _have_cron()
+    if reason:
+        pytest.skip(reason)
+    before = cron.read_crontab()
+    mark = f"# riskwatch:{project}"
+    try:
+        assert run_runner(project, "--mode", "production", "cron", "install").returncode == 0
+        plain = run_runner(project, "cron", "install")  # the config's default mode is practice
+        assert plain.returncode == 2 and "Traceback" not in plain.stderr
+        assert "mode production" in plain.stderr and "--mode production" in plain.stderr
+        ours = [l for l in cron.read_crontab() if mark in l]
+        assert [cron.entry_mode(l) for l in ours] == ["production"]  # untouched
+
+        added = run_runner(project, "cron", "install", "--mode", "practice")
+        assert added.returncode == 0 and "installed (practice)" in added.stdout
+        assert sorted(cron.entry_mode(l) for l in cron.read_crontab() if mark in l) == ["practice", "production"]
+        again = run_runner(project, "--mode", "production", "cron", "install", "--every", "2h")
+        assert again.returncode == 0
+        ours = [l for l in cron.read_crontab() if mark in l]
+        assert len(ours) == 2 and any(l.startswith("0 */2 ") and "--mode production" in l for l in ours)
+
+        one = run_runner(project, "cron", "remove", "--mode", "practice")
+        assert "removed 1" in one.stdout and "(mode practice)" in one.stdout
+        assert [cron.entry_mode(l) for l in cron.read_crontab() if mark in l] == ["production"]
+    finally:
+        run_runner(project, "cron", "remove")
+    assert cron.read_crontab() == [l for l in before if mark not in l]
+
+
+def test_daemon_running_reads_process_names(tmp_path: Path) -> None:
+    for pid, name in ((1, "init"), (17, "bash")):
+        (tmp_path / str(pid)).mkdir()
+        (tmp_path / str(pid) / "comm").write_text(name + "\n")
+    assert not cron.daemon_running(tmp_path)
+    (tmp_path / "42").mkdir()
+    (tmp_path / "42" / "comm").write_text("cron\n")
+    assert cron.daemon_running(tmp_path)
+    real = subprocess.run(["pgrep", "-x", "cron|crond"], capture_output=True).returncode == 0
+    assert cron.daemon_running() == real
+
+
+def test_install_warns_when_no_cron_daemon_runs(project: Path, tmp_path: Path) -> None:
+    """The warning is printed exactly when /proc shows no daemon (checked against pgrep)."""
+    reason = _have_cron()
+    if reason:
+        pytest.skip(reason)
+    before = cron.read_crontab()
+    try:
+        installed = run_runner(project, "cron", "install")
+        assert installed.returncode == 0
+        running = subprocess.run(["pgrep", "-x", "cron|crond"], capture_output=True).returncode == 0
+        assert ("no cron daemon is running" in installed.stderr) == (not running)
+    finally:
+        run_runner(project, "cron", "remove")
+    assert cron.read_crontab() == [l for l in before if f"# riskwatch:{project}" not in l]

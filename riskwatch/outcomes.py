@@ -18,9 +18,13 @@ def realised_performance(labels_path: str | Path, runs_path: str | Path, run_id:
                          schema: Schema) -> tuple[list[dict[str, Any]], int]:
     """Per earlier run whose risk list scored some of these clients (its latest scoring of each
     client counts): that run, the model version and the realised metrics; and how many outcomes
-    matched no earlier scoring."""
+    matched no earlier scoring. No labels file (an analyst's run before any arrived): nothing to
+    measure."""
+    if not Path(labels_path).is_file():
+        return [], 0
     remaining = pd.read_parquet(labels_path).drop_duplicates(schema.id_column, keep="last")
-    earlier = sorted((run for run in Path(runs_path).iterdir()
+    runs = Path(runs_path).iterdir() if Path(runs_path).is_dir() else ()
+    earlier = sorted((run for run in runs
                       if run.name < run_id and (run / layout.RISK_SCORES).is_file()), reverse=True)
     results = []
     for run in earlier:

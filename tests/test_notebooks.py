@@ -55,3 +55,49 @@ def test_stage_results_are_glued_in_cells_the_report_hides() -> None:
         assert len(glue_cells) == 1, path.name
         assert "remove_cell" in glue_cells[0].metadata.get("tags", []), path.name
         assert notebook.cells[-1] is glue_cells[0], f"{path.name}: stage_finished must be glued last"
+
+
+def _snapshot(root: Path) -> dict[str, str]:
+    """Hash of every file of the project except the analysts' scratch area and the ledger's
+    SQLite files (compared by content instead: a reader may checkpoint the WAL)."""
+    import hashlib
+
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file()
+            and not p.is_relative_to(root / "outputs" / "scratch") and "ledger.sqlite" not in p.name
+            and not p.is_relative_to(root / "outputs" / ".cache")}
+
+
+def _ledger_rows(path: Path) -> list[str]:
+    import sqlite3
+
+    with sqlite3.connect(path) as db:
+        return list(db.iterdump())
+
+
+@pytest.mark.integration
+def test_an_analyst_running_every_notebook_with_its_defaults_writes_only_to_scratch(tmp_path: Path) -> None:
+    """After a real cycle, every stage notebook run in order with its own defaults (cwd = the
+    project's notebooks folder, as Jupyter does) leaves the registry, production, ingested data,
+    quarantine, runs and ledger exactly as they were: everything it writes is in outputs/scratch."""
+    import shutil
+
+    from conftest import make_project, run_runner
+    from riskwatch.registry import Registry
+
+    config = make_project(tmp_path / "project")
+    root = config.parent
+    assert run_runner(config, "run").returncode == 0
+    shutil.copytree(REPO / "notebooks", root / "notebooks")
+    before, ledger_before = _snapshot(root), _ledger_rows(root / "outputs" / "ledger.sqlite")
+    versions_before = Registry(root / "models" / "registry").versions()
+    for stage in STAGES:
+        papermill.execute_notebook(str(root / "notebooks" / stage.notebook), str(tmp_path / stage.notebook),
+                                   kernel_name="python3", cwd=str(root / "notebooks"), progress_bar=False,
+                                   execution_timeout=300)
+    assert Registry(root / "models" / "registry").versions() == versions_before
+    assert _snapshot(root) == before
+    assert _ledger_rows(root / "outputs" / "ledger.sqlite") == ledger_before
+    scratch = root / "outputs" / "scratch"
+    assert Registry(scratch / "registry").production_version() == 1  # the analyst's own deployment
+    assert (scratch / "models" / "trainedmodel.pkl").is_file() and (scratch / "risk_scores.csv").is_file()

@@ -104,15 +104,17 @@ def read_csv_bytes(body: bytes) -> pd.DataFrame:
             raise RecordError(f"not a readable CSV: {reason.splitlines()[0] if reason else exc}") from None
 
 
-def frame_from_json(body: bytes, schema: Schema, data_roots: Sequence[Path]) -> pd.DataFrame:
+def frame_from_json(body: bytes, schema: Schema, data_roots: Sequence[Path],
+                    base: Path | None = None) -> pd.DataFrame:
     """A JSON body → typed frame: ``{"records": [...]}``, a list of records, or ``{"data_path": ...}``
-    naming a CSV inside ``data_roots`` (resolved paths)."""
+    naming a CSV inside ``data_roots`` (resolved paths; a relative path may also start from
+    ``base``, the project folder)."""
     try:
         payload = json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise RecordError(f"the body is not valid JSON: {exc}", RecordErrorKind.MALFORMED) from None
     if isinstance(payload, dict) and "data_path" in payload:
-        return validate_frame(read_data_file(payload["data_path"], data_roots), schema)
+        return validate_frame(read_data_file(payload["data_path"], data_roots, base), schema)
     records = payload.get("records") if isinstance(payload, dict) else payload
     if not isinstance(records, list) or not records:
         raise RecordError("send {\"records\": [...]} or a JSON list of client records, or {\"data_path\": ...}")
@@ -121,12 +123,18 @@ def frame_from_json(body: bytes, schema: Schema, data_roots: Sequence[Path]) -> 
     return frame_from_records(records, schema)
 
 
-def read_data_file(data_path: Any, data_roots: Sequence[Path]) -> pd.DataFrame:
-    """The baseline's form: a CSV named by path — but only inside ``data_roots`` (resolved paths)."""
+def read_data_file(data_path: Any, data_roots: Sequence[Path], base: Path | None = None) -> pd.DataFrame:
+    """The baseline's form: a CSV named by path — but only inside ``data_roots`` (resolved paths).
+    A relative path is tried from each data folder (a bare file name) and from ``base`` (the project
+    folder: ``data/testdata/testdata.csv``)."""
     if not isinstance(data_path, str) or not data_path.strip():
         raise RecordError("data_path must be a file name or path")
-    candidate = Path(data_path)
-    options = [candidate] if candidate.is_absolute() else [root / candidate for root in data_roots]
+    try:
+        candidate = Path(data_path)
+        starts = [*data_roots, *([base] if base is not None else [])]
+        options = [candidate] if candidate.is_absolute() else [start / candidate for start in starts]
+    except ValueError:  # an embedded NUL byte
+        options = []
     inside = []
     for option in options:
         try:
@@ -136,13 +144,29 @@ def read_data_file(data_path: Any, data_roots: Sequence[Path]) -> pd.DataFrame:
         if any(resolved.is_relative_to(root) for root in data_roots):
             inside.append(resolved)
     if not inside:
-        raise RecordError("data_path must name a file inside the configured data folders",
-                          RecordErrorKind.OUTSIDE_DATA)
+        raise RecordError(f"data_path must name a file inside the configured data folders "
+                          f"({_folders(data_roots, base)})", RecordErrorKind.OUTSIDE_DATA)
     for resolved in inside:
-        if resolved.is_file():
+        if _is_file(resolved):
             try:
                 return pd.read_csv(resolved)
             except Exception as exc:
                 raise RecordError(f"{resolved.name} is not a readable CSV: {exc}") from None
-    raise RecordError(f"no such data file in the configured data folders: {data_path}",
-                      RecordErrorKind.NO_SUCH_FILE)
+    raise RecordError(f"no such data file in the configured data folders ({_folders(data_roots, base)}): "
+                      f"{data_path}", RecordErrorKind.NO_SUCH_FILE)
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except OSError:  # a name too long for the file system names no file
+        return False
+
+
+def _folders(data_roots: Sequence[Path], base: Path | None) -> str:
+    """The allowed folders as a person would type them: relative to the project when inside it."""
+    def shown(root: Path) -> str:
+        if base is not None and root.is_relative_to(base.resolve()):
+            return str(root.relative_to(base.resolve())) or "."
+        return str(root)
+    return ", ".join(shown(root) for root in data_roots)

@@ -132,3 +132,22 @@ def test_data_path_problems(data_root: Path, name: str, kind: RecordErrorKind, w
 def test_record_error_is_a_value_error_and_defaults_to_invalid() -> None:
     error = RecordError("bad")
     assert isinstance(error, ValueError) and error.kind is RecordErrorKind.INVALID and str(error) == "bad"
+
+
+def test_data_path_relative_to_the_project_folder_is_read(data_root: Path) -> None:
+    """``data/clients.csv`` from the project folder, as a user types it, not only the bare name."""
+    project = data_root.parent
+    frame = frame_from_json(b'{"data_path": "data/clients.csv"}', SCHEMA, [data_root], project)
+    pd.testing.assert_frame_equal(frame, frame_from_json(b'{"data_path": "clients.csv"}', SCHEMA, [data_root]))
+    with pytest.raises(RecordError) as outside:  # the project folder itself is not a data folder
+        read_data_file("secret.csv", [data_root], project)
+    assert outside.value.kind is RecordErrorKind.NO_SUCH_FILE  # data/secret.csv: there is none
+
+
+@pytest.mark.parametrize("name, kind", [("nothing.csv", RecordErrorKind.NO_SUCH_FILE),
+                                        ("../secret.csv", RecordErrorKind.OUTSIDE_DATA),
+                                        ("x" * 5000 + ".csv", RecordErrorKind.NO_SUCH_FILE)])
+def test_refusals_name_the_allowed_folders(data_root: Path, name: str, kind: RecordErrorKind) -> None:
+    with pytest.raises(RecordError) as caught:
+        read_data_file(name, [data_root], data_root.parent)
+    assert caught.value.kind is kind and "(data)" in str(caught.value)

@@ -10,7 +10,7 @@ TEST_STAMP := $(VENV)/.installed-test
 help:
 	@echo "make run    - create .venv, install riskwatch, run one cycle on the bundled sample data"
 	@echo "make test   - install the test extras and run the test suite"
-	@echo "make bench  - benchmarks against the obvious ways, and the drift and estimation accuracy harnesses (about 15 minutes)"
+	@echo "make bench  - benchmarks against the obvious ways, the drift and estimation accuracy harnesses and the fault-injection tally (about 40 minutes)"
 	@echo "make dashboard - the Voila dashboard on http://127.0.0.1:8866/"
 	@echo "make api    - serve predictions and metrics on http://127.0.0.1:8000 (docs at /docs)"
 
@@ -56,6 +56,7 @@ bench: install system-deps
 	$(PY) bench/drift_accuracy.py
 	$(PY) bench/estimation_accuracy.py
 	$(PY) bench/api.py --seconds 3
+	$(PY) bench/chaos.py
 
 api: install
 	$(PY) runner.py serve

@@ -5,10 +5,15 @@ statistics, diagnostics.
 default). The model follows the registry's production pointer: when a deploy or rollback switches
 it, the next request is served by the new version, loaded beside the old one so that no request
 fails in between. Only registry artifacts whose SHA-256 matches their metadata are unpickled.
+
+With a token in force (:func:`riskwatch.server_policy.access_token`) every route but ``/health``
+and the documentation answers 401 unless the request carries ``Authorization: Bearer <token>``.
+The documentation pages load Swagger UI and ReDoc from files served here, never from a CDN.
 """
 
 from __future__ import annotations
 
+import hmac
 import json
 import threading
 from typing import Any, Optional
@@ -18,6 +23,7 @@ from fastapi import FastAPI, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, Field
 
 from riskwatch.config import Config, Schema
@@ -27,6 +33,7 @@ from riskwatch.registry import Registry, RegistryError
 from riskwatch.riskfile import (MAX_PER_PAGE, NO_RISK_LIST, LatestRiskList, RiskListError, UnknownBand, check_band,
                                 file_signature)
 from riskwatch.runs import latest_diagnostics
+from riskwatch.server_policy import TOKEN_KEY, TOKEN_VARIABLE, access_token
 from riskwatch.serving import compile_scorer
 
 BIG_BATCH = 20_000  # rows above which scoring leaves the event loop for a worker thread
@@ -59,6 +66,47 @@ class PredictionResponse(BaseModel):
 class Health(BaseModel):
     status: str
     model_version: Optional[int]
+
+
+DOCS_ASSETS = "/docs-assets"  # Swagger UI and ReDoc files, from the fastapi-offline package
+OPEN_PATHS = frozenset({"/health", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"})
+
+
+class RequireToken:
+    """ASGI middleware: an HTTP request outside :data:`OPEN_PATHS` and the documentation's assets
+    is answered 401 unless it carries ``Authorization: Bearer <token>``."""
+
+    def __init__(self, app: Any, token: str):
+        self.app, self.expected = app, f"bearer {token}".encode()
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"] not in OPEN_PATHS \
+                and not scope["path"].startswith(DOCS_ASSETS + "/"):
+            given = dict(scope["headers"]).get(b"authorization", b"")
+            scheme, _, token = given.partition(b" ")
+            if not hmac.compare_digest(scheme.lower() + b" " + token.strip(), self.expected):
+                why = "wrong token" if given else "a token is required"
+                response = JSONResponse({"detail": f"{why}: send the header 'Authorization: Bearer <token>' "
+                                                   f"({TOKEN_KEY} or {TOKEN_VARIABLE} on the server)"},
+                                        status_code=401, headers={"WWW-Authenticate": "Bearer"})
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def _document_bearer_token(app: FastAPI) -> None:
+    """Declare the token in the OpenAPI schema, so Swagger UI's "Authorize" button sends it."""
+    plain = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        schema = plain()
+        schema.setdefault("components", {}).setdefault("securitySchemes", {})["bearer"] = {
+            "type": "http", "scheme": "bearer"}
+        schema["security"] = [{"bearer": []}]
+        schema["paths"].get("/health", {}).get("get", {})["security"] = []
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 class ProductionModel:
@@ -130,9 +178,13 @@ def create_app(config: Config) -> FastAPI:
     latest_risk = LatestRiskList(config)
     bands = list(config.risk["bands"])
 
-    app = FastAPI(title="riskwatch", version="0.1.0",
-                  description="Attrition risk of corporate clients from the deployed model, "
-                              "with its scores and diagnostics.")
+    app = FastAPIOffline(title="riskwatch", version="0.1.0", static_url=DOCS_ASSETS,
+                         description="Attrition risk of corporate clients from the deployed model, "
+                                     "with its scores and diagnostics.")
+    token = access_token(config.api)
+    if token:
+        app.add_middleware(RequireToken, token=token)
+        _document_bearer_token(app)
 
     @app.exception_handler(ApiError)
     async def api_error(_: Request, exc: ApiError) -> JSONResponse:
@@ -185,7 +237,7 @@ def create_app(config: Config) -> FastAPI:
             if not body.strip():
                 raise ApiError(400, "empty request body: send JSON records, a CSV, or {\"data_path\": ...}")
             if content_type in ("application/json", ""):
-                frame = frame_from_json(body, schema, data_roots)
+                frame = frame_from_json(body, schema, data_roots, config.root)
             elif content_type in ("text/csv", "application/csv", "text/plain"):
                 frame = validate_frame(read_csv_bytes(body), schema)
             else:

@@ -6,12 +6,14 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from riskwatch import layout
 from riskwatch.config import Config
 from riskwatch.newdata import atomic_write_text
+from riskwatch.server_policy import access_token
 
 
 class ServerUnreachable(OSError):
@@ -22,10 +24,13 @@ class ServerUnreachable(OSError):
         super().__init__(f"no riskwatch API answers at {base_url} ({why}): start it with `runner.py serve`")
 
 
-def _call(url: str, method: str = "GET", body: dict[str, Any] | None = None, timeout: float = 60) -> dict[str, Any]:
+def _call(url: str, method: str = "GET", body: dict[str, Any] | None = None, timeout: float = 60,
+          token: str = "") -> dict[str, Any]:
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, method=method,
-                                     headers={"Content-Type": "application/json"} if data else {})
+    headers = {"Content-Type": "application/json"} if data else {}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(url, data=data, method=method, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return {"status": response.status, "body": json.loads(response.read() or b"null")}
@@ -35,19 +40,21 @@ def _call(url: str, method: str = "GET", body: dict[str, Any] | None = None, tim
 
 def call_all_routes(cfg: Config, base_url: str) -> tuple[Path, Path]:
     """Call /prediction (on the test data file, the baseline's form), /scoring, /summarystats,
-    /diagnostics, /health, /risk and /model; raise ``ServerUnreachable`` when no server answers."""
+    /diagnostics, /health, /risk and /model (with the token in force, if any); raise
+    ``ServerUnreachable`` when no server answers."""
     base = base_url.rstrip("/")
+    call = partial(_call, token=access_token(cfg.api))
     test = cfg.test_data_path
     test_file = test if test.is_file() else sorted(test.glob("*.csv"))[0]
     try:
         returns = {
-            "prediction": _call(f"{base}/prediction", "POST", {"data_path": str(test_file)}),
-            "scoring": _call(f"{base}/scoring"),
-            "summarystats": _call(f"{base}/summarystats"),
-            "diagnostics": _call(f"{base}/diagnostics"),
-            "health": _call(f"{base}/health"),
-            "risk": _call(f"{base}/risk?per_page=20"),
-            "model": _call(f"{base}/model"),
+            "prediction": call(f"{base}/prediction", "POST", {"data_path": str(test_file)}),
+            "scoring": call(f"{base}/scoring"),
+            "summarystats": call(f"{base}/summarystats"),
+            "diagnostics": call(f"{base}/diagnostics"),
+            "health": call(f"{base}/health"),
+            "risk": call(f"{base}/risk?per_page=20"),
+            "model": call(f"{base}/model"),
         }
     except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:  # HTTPError never gets here
         raise ServerUnreachable(base, getattr(exc, "reason", exc)) from None

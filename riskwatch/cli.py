@@ -23,6 +23,10 @@ EXIT_CODES_HELP = """exit codes:
   2  configuration error (the message names the key), or bad command-line arguments
   3  another riskwatch cycle holds the lock; this run did nothing
   4  apicalls: no server answers at the API's URL (start one with `runner.py serve`)
+  5  the machine refused a read or write (disk full, permission denied, read-only file system)
+  6  an unexpected error (a bug or a damaged file): one line here, the traceback in the log
+  7  the deployed model fails its integrity check (tampered or damaged): nothing ran;
+     the message names the verified versions to `rollback` to
 output cut short by the reader (`status | head -1`) is not an error: the command ends quietly.
 """
 
@@ -60,7 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
                           "(default: the previously deployed one); only versions scored on the test data")
     rollback.add_argument("--yes", action="store_true", help="roll back even when that version scores lower")
     serve = command("serve", help="serve predictions and metrics over HTTP (FastAPI on uvicorn)")
-    serve.add_argument("--host", help="address to bind (default: the config's api.host, 127.0.0.1)")
+    serve.add_argument("--host", help="address to bind (default: the config's api.host, 127.0.0.1; "
+                                      "any other address needs api.token or RISKWATCH_API_TOKEN)")
     serve.add_argument("--port", type=int, help="port (default: the config's api.port, 8000)")
     calls = command("apicalls", help="call every API route of a running server and write "
                                       "apireturns.json/.txt into the model output folder")
@@ -68,7 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
     cron = command("cron", help="install, show or remove the crontab entry for this config")
     cron.add_argument("action", choices=["install", "show", "remove"])
     cron.add_argument("--every", default="10m", help="schedule: 1-59m, 1-23h or 1d (default 10m)")
-    board = command("dashboard", help="serve the Voila dashboard on 127.0.0.1 and print its URL")
+    board = command("dashboard", help="serve the Voila dashboard (127.0.0.1 by default) and print its URL")
+    board.add_argument("--host", help="address to bind (default: the config's dashboard.host, 127.0.0.1; "
+                                      "any other address needs api.token or RISKWATCH_API_TOKEN)")
     board.add_argument("--port", type=int, default=8866)
     return parser
 
@@ -103,7 +110,22 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # `status | head -1`: the reader has all it wanted
         _quiet_stdout()
         return 0
+    except KeyboardInterrupt:
+        print("riskwatch: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # the last line of defence: one sentence, the traceback in the log
+        from riskwatch.cli_errors import report_unexpected
+
+        line, code = report_unexpected(args.command or "run", exc, _log_path(args))
+        print(line, file=sys.stderr)
     return code
+
+
+def _log_path(args: argparse.Namespace) -> Path | None:
+    try:
+        return load_config(args.config, args.mode).log_path
+    except Exception:  # the config itself may be what is broken
+        return None
 
 
 def run_command(args: argparse.Namespace) -> int:
@@ -143,9 +165,13 @@ def run_command(args: argparse.Namespace) -> int:
             pipeline.rollback(cfg, args.version, echo=_echo, confirmed=args.yes)
             return 0
         if command == "serve":
+            from riskwatch.serve_commands import serve
+
             return serve(cfg, args.host, args.port)
         if command == "dashboard":
-            return dashboard(cfg, args.port)
+            from riskwatch.serve_commands import dashboard
+
+            return dashboard(cfg, args.port, args.host)
         if command == "apicalls":
             return apicalls_command(cfg, args.url)
     except pipeline.LockHeld as exc:
@@ -154,6 +180,10 @@ def run_command(args: argparse.Namespace) -> int:
     except BrokenPipeError:
         raise  # not a configuration error: main ends quietly
     except (ValueError, LookupError, OSError, RegistryError) as exc:
+        from riskwatch.cli_errors import environment_failure
+
+        if environment_failure(exc):
+            raise  # not the user's input: main says so with its own exit code
         print(f"riskwatch: {exc}", file=sys.stderr)
         return 2
     raise AssertionError(command)
@@ -213,36 +243,6 @@ def score_command(cfg, file: str, output: str | None) -> int:
     return 0
 
 
-def serve(cfg, host: str | None, port: int | None) -> int:
-    import uvicorn
-
-    from riskwatch.api import create_app
-
-    host, port = host or cfg.api["host"], port or cfg.api["port"]
-    print(f"riskwatch API on http://{host}:{port} (docs: http://{host}:{port}/docs)", flush=True)
-    uvicorn.run(create_app(cfg), host=host, port=port, log_level="warning")
-    return 0
-
-
-def dashboard(cfg, port: int) -> int:
-    """Run Voila on the dashboard notebook for this config (loopback only)."""
-    import os
-    import subprocess
-
-    from riskwatch.executor import kernel_environment
-
-    notebook = cfg.notebooks_path / "dashboard.ipynb"
-    kernel_environment(cfg)
-    env = {**os.environ, "RISKWATCH_CONFIG": str(cfg.source)}
-    print(f"riskwatch dashboard on http://127.0.0.1:{port}/ (Ctrl-C to stop)", flush=True)
-    command = [sys.executable, "-m", "voila", str(notebook), "--no-browser", f"--port={port}",
-               "--Voila.ip=127.0.0.1", "--show_tracebacks=False"]
-    try:
-        return subprocess.call(command, env=env, cwd=str(cfg.notebooks_path))
-    except KeyboardInterrupt:
-        return 0
-
-
 def _echo(line: str) -> None:
     """Print a progress line; a reader gone (`run | head -1`) must not stop a cycle halfway."""
     try:
@@ -260,6 +260,7 @@ def _quiet_stdout() -> None:
 def status_text(cfg) -> str:
     from riskwatch.ledger import Ledger
     from riskwatch.registry import Registry
+    from riskwatch.reporting import describe_quarantine
 
     registry = Registry(cfg.registry_path)
     lines = [f"config: {cfg.source} (mode {cfg.mode})"]
@@ -286,6 +287,7 @@ def status_text(cfg) -> str:
     lines.append(f"last run: {last['run_id']} started {last['started_at']}: {outcome}")
     for decision in ledger.decisions(last["run_id"]):
         lines.append(f"  {decision['name']}: {decision['reason']}")
+    lines.append(describe_quarantine(ledger.quarantine([last["run_id"]])))
     return "\n".join(lines)
 
 
@@ -320,8 +322,11 @@ def history_text(cfg, limit: int = 20) -> str:
         return "no runs yet"
     ledger = Ledger(cfg.ledger_path)
     lines = ["runs (newest first):"]
-    for run in ledger.runs(limit):
-        files = json.loads(run["new_files"] or "[]")
+    runs = ledger.runs(limit)
+    quarantine = quarantine_by_run(ledger, [run["run_id"] for run in runs])
+    for run in runs:
+        files = [marked_file(name, quarantine.get(run["run_id"], {}).get(name))
+                 for name in json.loads(run["new_files"] or "[]")]
         prod = f"v{run['production_version']}" if run["production_version"] is not None else "-"
         lines.append(f"  {run['run_id']}  {run['mode'] or '':<10} {run['outcome'] or 'unfinished':<11} "
                      f"production {prod:<5} new files: {', '.join(files) or '-'}")
@@ -330,3 +335,20 @@ def history_text(cfg, limit: int = 20) -> str:
         f1 = f"F1 {dep['f1']:.4f}" if dep["f1"] is not None else ""
         lines.append(f"  {dep['at']}  {dep['action']:<8} v{dep['version']}  {f1}  {dep['reason']}")
     return "\n".join(lines)
+
+
+def quarantine_by_run(ledger, run_ids: list[str]) -> dict[str, dict[str, dict]]:
+    """run id → file name → what the run put in the quarantine folder for that file."""
+    found: dict[str, dict[str, dict]] = {}
+    for row in ledger.quarantine(run_ids):
+        found.setdefault(row["run_id"], {})[row["name"]] = row
+    return found
+
+
+def marked_file(name: str, quarantined: dict | None) -> str:
+    """A new file's name in `history`, marked when it was refused or lost bad rows to the quarantine."""
+    if quarantined is None:
+        return name
+    if quarantined["scope"] == "file":
+        return f"{name} [quarantined: file refused]"
+    return f"{name} [{quarantined['n_rows']} bad row(s) quarantined]"

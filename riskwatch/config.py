@@ -16,14 +16,11 @@ from typing import Any, Mapping
 from riskwatch import layout
 from riskwatch.decisions import RETRAIN_RULES
 from riskwatch.drift.policy import SCORE_RULES, DriftPolicy, DriftPolicyError
+from riskwatch.ingestion_rules import DEFAULT_INGESTION, RuleError, ingestion_settings, positive_label
+from riskwatch.server_policy import DEFAULT_API, DEFAULT_DASHBOARD, ServerSettingError, check_sections
 
-BASELINE_PATH_KEYS = (
-    "input_folder_path",
-    "output_folder_path",
-    "test_data_path",
-    "output_model_path",
-    "prod_deployment_path",
-)
+BASELINE_PATH_KEYS = ("input_folder_path", "output_folder_path", "test_data_path", "output_model_path",
+                      "prod_deployment_path")
 EXTRA_PATH_KEYS = ("quarantine_folder_path", "registry_path", "outputs_path")
 PATH_KEYS = BASELINE_PATH_KEYS + EXTRA_PATH_KEYS
 
@@ -36,28 +33,15 @@ DEFAULT_DECISION: dict[str, Any] = {
     "min_improvement": 0.0,        # champion/challenger gate on test-data F1
     "estimated_drop": 0.1,         # retrain when the F1 estimated without labels falls this far below the test F1 (0: off)
 }
-DEFAULT_RUNTIME: dict[str, Any] = {
-    "kernel_name": "python3",
-    "execution_timeout": 600,
-    "start_timeout": 60,
-}
+DEFAULT_RUNTIME: dict[str, Any] = {"kernel_name": "python3", "execution_timeout": 600, "start_timeout": 60}
 DEFAULT_REPORT: dict[str, Any] = {
     "chromium": "",              # path or command; empty: $RISKWATCH_CHROMIUM, then the usual names
     "index_url": "",             # package index for the dependency check; empty: pip's own
     "dependency_timeout": 3.0,   # seconds per lookup; offline never fails the stage
     "pdf": True,
 }
-DEFAULT_API: dict[str, Any] = {
-    "host": "127.0.0.1",         # loopback unless you mean it
-    "port": 8000,
-    "max_upload_bytes": 200_000_000,
-    "url": "",                   # where `runner.py apicalls` finds the server; empty: host:port
-}
-DEFAULT_ALERTS: dict[str, Any] = {
-    "webhook_url": "",           # empty: no alerts
-    "timeout": 5.0,
-    "events": ["drift", "deploy", "reject", "failure"],
-}
+DEFAULT_ALERTS: dict[str, Any] = {"webhook_url": "", "timeout": 5.0,  # an empty webhook_url: no alerts
+                                  "events": ["drift", "deploy", "reject", "failure"]}
 DEFAULT_LOGGING: dict[str, Any] = {"max_bytes": 5_000_000, "backups": 5}
 DEFAULT_RISK: dict[str, Any] = {
     "bands": ["low", "medium", "high"],  # risk bands, lowest first
@@ -68,7 +52,7 @@ ALLOWED_ESTIMATOR_PREFIX = "sklearn."
 
 TOP_LEVEL_KEYS = set(PATH_KEYS) | {
     "mode", "modes", "schema", "model", "drift", "decision", "runtime", "report", "api", "alerts", "logging",
-    "risk", "description",
+    "risk", "description", "dashboard", "ingestion",
 }
 
 
@@ -89,6 +73,7 @@ class Schema:
     numeric_features: tuple[str, ...]
     categorical_features: tuple[str, ...]
     target: str
+    positive_label: str | None = None   # the target value that means 1, when targets are text
 
     @property
     def features(self) -> tuple[str, ...]:
@@ -105,6 +90,7 @@ class Schema:
             "numeric_features": list(self.numeric_features),
             "categorical_features": list(self.categorical_features),
             "target": self.target,
+            "positive_label": self.positive_label,
         }
 
 
@@ -135,9 +121,11 @@ class Config:
     runtime: Mapping[str, Any]
     report: Mapping[str, Any] = field(default_factory=lambda: dict(DEFAULT_REPORT))
     api: Mapping[str, Any] = field(default_factory=lambda: dict(DEFAULT_API))
+    dashboard: Mapping[str, Any] = field(default_factory=lambda: dict(DEFAULT_DASHBOARD))
     alerts: Mapping[str, Any] = field(default_factory=lambda: dict(DEFAULT_ALERTS))
     logging: Mapping[str, Any] = field(default_factory=lambda: dict(DEFAULT_LOGGING))
     risk: Mapping[str, Any] = field(default_factory=lambda: dict(DEFAULT_RISK))
+    ingestion: Mapping[str, Any] = field(default_factory=lambda: dict(DEFAULT_INGESTION))
 
     @property
     def log_path(self) -> Path:
@@ -233,7 +221,7 @@ def _str_list(mapping: Mapping[str, Any], key: str, source: Path, allow_empty: b
 def _parse_schema(raw: Any, source: Path) -> Schema:
     if not isinstance(raw, dict):
         raise ConfigError("schema", "is missing or not an object", source)
-    unknown = set(raw) - {"id_column", "numeric_features", "categorical_features", "target"}
+    unknown = set(raw) - {"id_column", "numeric_features", "categorical_features", "target", "positive_label"}
     if unknown:
         raise ConfigError(f"schema.{sorted(unknown)[0]}", "is not a known schema setting", source)
     id_column = _require(raw, "id_column", str, "schema.", source)
@@ -246,7 +234,16 @@ def _parse_schema(raw: Any, source: Path) -> Schema:
     dupes = sorted({c for c in columns if columns.count(c) > 1})
     if dupes:
         raise ConfigError("schema", f"column {dupes[0]!r} is used twice", source)
-    return Schema(id_column, numeric, categorical, target)
+    return Schema(id_column, numeric, categorical, target,
+                  _by_rule(positive_label, raw.get("positive_label"), source))
+
+
+def _by_rule(check: Any, raw: Any, source: Path) -> Any:
+    """``check(raw)``, a RuleError of :mod:`riskwatch.ingestion_rules` becoming a ConfigError."""
+    try:
+        return check(raw)
+    except RuleError as exc:
+        raise ConfigError(exc.key, exc.why, source) from None
 
 
 def _parse_model(raw: Any, source: Path) -> ModelSpec:
@@ -348,11 +345,8 @@ def load_config(path: str | Path = "config.json", mode: str | None = None) -> Co
 
     root = source.parent
     paths: dict[str, Path] = {}
-    defaults = {
-        "quarantine_folder_path": "data/quarantine",
-        "registry_path": "models/registry",
-        "outputs_path": "outputs",
-    }
+    defaults = {"quarantine_folder_path": "data/quarantine", "registry_path": "models/registry",
+                "outputs_path": "outputs"}
     for key in PATH_KEYS:
         if key not in merged and key in defaults:
             merged[key] = defaults[key]
@@ -378,20 +372,25 @@ def load_config(path: str | Path = "config.json", mode: str | None = None) -> Co
     if not 0 <= decision["estimated_drop"] < 1:
         raise ConfigError("decision.estimated_drop", "must be in [0, 1): an F1 drop, 0 to turn the rule off", source)
     drift = _drift(raw.get("drift"), source)
+    api = _merge_section(DEFAULT_API, raw.get("api"), "api", source)
+    dashboard = _merge_section(DEFAULT_DASHBOARD, raw.get("dashboard"), "dashboard", source)
+    try:
+        check_sections(api, dashboard)  # the server policy owns these rules, as the drift policy owns its own
+    except ServerSettingError as exc:
+        raise ConfigError(exc.key, exc.why, source) from None
 
     return Config(
-        source=source,
-        root=root,
-        mode=chosen,
+        source=source, root=root, mode=chosen,
         schema=_parse_schema(raw.get("schema"), source),
         model=_parse_model(raw.get("model"), source),
         drift=drift,
         decision=decision,
         runtime=runtime,
         report=_merge_section(DEFAULT_REPORT, raw.get("report"), "report", source),
-        api=_merge_section(DEFAULT_API, raw.get("api"), "api", source),
+        api=api, dashboard=dashboard,
         alerts=_alerts(raw.get("alerts"), source),
         logging=_merge_section(DEFAULT_LOGGING, raw.get("logging"), "logging", source),
         risk=_risk(raw.get("risk"), source),
+        ingestion=_by_rule(ingestion_settings, raw.get("ingestion"), source),
         **paths,
     )

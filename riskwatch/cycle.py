@@ -154,7 +154,7 @@ DEPLOY = Decide("the new model passes the champion/challenger gate", "deploy", d
 # ---- what each stage's scraps mean ------------------------------------------------------------
 
 INGESTION_SUMMARY = ("new_files", "quarantined", "n_rows", "n_batch_rows", "n_unlabelled_rows", "n_label_rows",
-                     "n_duplicates")
+                     "n_duplicates", "quarantine")  # quarantine: files refused and rows set aside, with reasons
 
 
 def ingested(state: CycleState, scraps: dict[str, Any]) -> Events:

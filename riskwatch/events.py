@@ -81,6 +81,7 @@ class Deployed:
     previous_version: int | None
     metrics: dict[str, Any]
     reason: str
+    run_id: str | None = None           # set when recovery records an interrupted run's deployment
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,13 @@ class RolledBack:
     version: int
     previous_version: int | None
     f1: float | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class Abandoned:
+    """A version left a candidate by a run that ended before deciding on it."""
+    version: int
     reason: str
 
 

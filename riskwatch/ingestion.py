@@ -1,7 +1,11 @@
 """Ingestion: validate every CSV of the input folder, merge, de-duplicate, record.
 
-A file that fails validation is copied to the quarantine folder with a ``.reason.txt`` beside it
-and the rest of the batch goes through. Raw input files are never modified, moved or deleted.
+A file that cannot be read as a whole (unreadable, empty, missing columns) is copied to the
+quarantine folder with a ``.reason.txt`` beside it and the rest of the batch goes through. Bad rows
+(no id, a value that is not a number, a target that is not 0/1) are written to
+``<stem>.<hash12>.rows.csv`` there, with their line numbers and every reason, and the file's good
+rows are ingested — or, with ``bad_rows="refuse_file"`` (config ``ingestion.bad_rows``), the whole
+file is refused. Raw input files are never modified, moved or deleted.
 """
 
 from __future__ import annotations
@@ -18,7 +22,8 @@ from riskwatch import layout
 from riskwatch.clock import now_iso
 from riskwatch.config import Schema
 from riskwatch.newdata import InputFile, atomic_write_text, hash_input_files, read_record
-from riskwatch.tables import LABELLED, LABELS, UNLABELLED, ValidationError, drop_duplicates_exact, read_client_file
+from riskwatch.tables import (LABELLED, LABELS, UNLABELLED, CheckedFile, ValidationError, check_client_file,
+                              drop_duplicates_exact)
 
 
 @dataclass
@@ -28,6 +33,7 @@ class IngestionResult:
     record_path: Path
     ingested: list[dict[str, Any]] = field(default_factory=list)     # new files ingested now
     quarantined: list[dict[str, Any]] = field(default_factory=list)  # new files refused now
+    rows_set_aside: list[dict[str, Any]] = field(default_factory=list)  # new files ingested without their bad rows
     n_files: int = 0          # valid files merged into finaldata
     n_rows_read: int = 0
     n_rows: int = 0           # rows in finaldata after de-duplication
@@ -40,21 +46,49 @@ class IngestionResult:
     def n_duplicates(self) -> int:
         return self.n_rows_read - self.n_rows
 
+    @property
+    def n_bad_rows(self) -> int:
+        """Bad rows set aside from the new files whose good rows were ingested."""
+        return sum(e["bad_rows"] for e in self.rows_set_aside)
 
-def quarantine(file: InputFile, reason: str, quarantine_folder: Path, run_id: str) -> dict[str, Any]:
-    """Copy a refused file aside with a reason file; the original stays where it was."""
+    def quarantine_summary(self) -> list[dict[str, Any]]:
+        """What this run put in the quarantine folder, one entry per file: ``scope`` "file" (refused)
+        or "rows" (``rows`` bad rows set aside, the good ones ingested), the reason and the path."""
+        return [{"name": e["name"], "sha256": e["sha256"], "scope": "file", "rows": e.get("bad_rows"),
+                 "reason": e["reason"], "path": e["quarantined_as"]} for e in self.quarantined] + [
+                {"name": e["name"], "sha256": e["sha256"], "scope": "rows", "rows": e["bad_rows"],
+                 "reason": e["bad_rows_reason"], "path": e["bad_rows_as"]} for e in self.rows_set_aside]
+
+
+def quarantine(file: InputFile, reason: str, quarantine_folder: Path, run_id: str,
+               checked: CheckedFile | None = None) -> dict[str, Any]:
+    """Copy a refused file aside with a reason file (and its bad rows, if it was refused for them);
+    the original stays where it was."""
     quarantine_folder.mkdir(parents=True, exist_ok=True)
     target = quarantine_folder / f"{file.path.stem}.{file.sha256[:12]}{file.path.suffix}"
     shutil.copy2(file.path, target)
     atomic_write_text(target.with_name(target.name + ".reason.txt"),
                       f"file: {file.path}\nsha256: {file.sha256}\nrun: {run_id}\nreason: {reason}\n")
-    return {**file.as_dict(), "status": "quarantined", "reason": reason, "quarantined_as": str(target)}
+    entry = {**file.as_dict(), "status": "quarantined", "reason": reason, "quarantined_as": str(target)}
+    if checked is not None and checked.bad is not None:
+        entry.update(bad_rows=len(checked.bad), bad_rows_as=str(set_rows_aside(file, checked, quarantine_folder)))
+    return entry
+
+
+def set_rows_aside(file: InputFile, checked: CheckedFile, quarantine_folder: Path) -> Path:
+    """Write a file's bad rows to ``<stem>.<hash12>.rows.csv`` in the quarantine folder: ``line`` (the
+    line number in the file, the header being line 1), ``reasons`` (every problem of the row) and
+    the row's fields as the file spells them."""
+    quarantine_folder.mkdir(parents=True, exist_ok=True)
+    target = quarantine_folder / f"{file.path.stem}.{file.sha256[:12]}.rows.csv"
+    atomic_write_text(target, checked.bad.to_csv(index=False, lineterminator="\n"))
+    return target
 
 
 def ingest(input_folder: str | Path, output_folder: str | Path, quarantine_folder: str | Path,
            schema: Schema, run_id: str = "manual", batch_path: str | Path | None = None,
            redo_hashes: Sequence[str] = (), known_files: Sequence[dict[str, Any]] = (),
-           labels_path: str | Path | None = None) -> IngestionResult:
+           labels_path: str | Path | None = None, bad_rows: str = "quarantine") -> IngestionResult:
     """Merge every valid labelled CSV of ``input_folder`` into ``finaldata.csv`` and update the record.
 
     A file is labelled (every feature and the target: training data), unlabelled (every feature, no
@@ -66,6 +100,7 @@ def ingest(input_folder: str | Path, output_folder: str | Path, quarantine_folde
     ``redo_hashes`` name files of an interrupted cycle, which count as new again.
     ``known_files`` are hashes the caller already computed (path, size, mtime_ns, sha256), so
     the runner's new-file check and ingestion do not both read every new file.
+    ``bad_rows`` is "quarantine" (set bad rows aside, ingest the good ones) or "refuse_file".
     """
     redo = set(redo_hashes)
     output_folder, quarantine_folder = Path(output_folder), Path(quarantine_folder)
@@ -75,7 +110,7 @@ def ingest(input_folder: str | Path, output_folder: str | Path, quarantine_folde
     known = {entry["sha256"]: entry for entry in record}
     now = now_iso()
 
-    frames, new_frames, result_files, quarantined, ingested = [], [], [], [], []
+    frames, new_frames, result_files, quarantined, ingested, set_aside = [], [], [], [], [], []
     new_unlabelled, new_labels = [], []
     for file in hash_input_files(input_folder, [*record, *known_files]):
         previous = known.get(file.sha256)
@@ -86,19 +121,30 @@ def ingest(input_folder: str | Path, output_folder: str | Path, quarantine_folde
             result_files.append({**previous, **file.as_dict()})  # scored or matched already: not read again
             continue
         try:
-            kind, frame = read_client_file(file.path, schema)
+            checked: CheckedFile | None = check_client_file(file.path, schema)
+            refused = checked.bad is not None and (bad_rows == "refuse_file" or checked.frame.empty)
+            reason = checked.problems() if refused else None
         except ValidationError as exc:
-            entry = quarantine(file, str(exc), quarantine_folder, run_id)
+            checked, reason = None, str(exc)
+        if reason is not None:
+            entry = quarantine(file, reason, quarantine_folder, run_id, checked)
             entry.update(run_id=run_id, ingested_at=now)
             quarantined.append(entry)
             continue
+        kind, frame = checked.kind, checked.frame
         entry = {**file.as_dict(), "rows": len(frame), "status": "ingested", "kind": kind}
+        if checked.bad is not None:  # set aside when the file is new; a known file's rows were already
+            entry.update(bad_rows=len(checked.bad), bad_rows_reason=checked.problems(),
+                         bad_rows_as=str(set_rows_aside(file, checked, quarantine_folder)) if is_new
+                         else previous.get("bad_rows_as"))
         if kind == LABELLED:
             frames.append(frame)
         if is_new:
             entry.update(run_id=run_id, ingested_at=now)
             {LABELLED: new_frames, UNLABELLED: new_unlabelled, LABELS: new_labels}[kind].append(frame)
             ingested.append(entry)
+            if checked.bad is not None:
+                set_aside.append(entry)
         else:
             entry.update(run_id=previous.get("run_id"), ingested_at=previous.get("ingested_at"))
         result_files.append(entry)
@@ -147,7 +193,7 @@ def ingest(input_folder: str | Path, output_folder: str | Path, quarantine_folde
 
     return IngestionResult(
         finaldata_path=finaldata_path, batch_path=batch_written, record_path=record_path,
-        ingested=ingested, quarantined=quarantined, n_files=n_files,
+        ingested=ingested, quarantined=quarantined, rows_set_aside=set_aside, n_files=n_files,
         n_rows_read=len(merged), n_rows=len(final),
         n_batch_rows=0 if batch is None else len(batch),
         n_unlabelled_rows=0 if batch is None else len(batch) if schema.target not in batch

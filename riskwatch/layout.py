@@ -53,6 +53,7 @@ LEDGER = "ledger.sqlite"
 LOCK = "riskwatch.lock"
 PENDING_CYCLE = "pending_cycle.json"     # a cycle that started and did not finish
 PENDING_ALERTS = "alerts_pending.jsonl"
+INTEGRITY_ALERTED = "integrity_alerted.txt"  # the damaged-model problem already alerted on
 LOG = "logs/riskwatch.log"
 CRON_LOG = "logs/cron.log"
 KERNEL_CACHE = ".cache"                  # IPYTHONDIR and MPLCONFIGDIR for kernels under cron

@@ -1,5 +1,5 @@
-"""The run ledger: an append-only SQLite database of runs, stages, decisions, scores and
-deployments. Reports and the dashboard read trends from it.
+"""The run ledger: an append-only SQLite database of runs, stages, decisions, scores,
+deployments and quarantine (files refused, rows set aside). Reports and the dashboard read trends from it.
 
 Append-only is enforced by the database itself (triggers refuse UPDATE and DELETE), and WAL
 journaling keeps it readable while a run writes and after a run is killed.
@@ -32,9 +32,14 @@ CREATE TABLE IF NOT EXISTS scores (
 CREATE TABLE IF NOT EXISTS deployments (
     run_id TEXT, at TEXT NOT NULL, action TEXT NOT NULL, version INTEGER, previous_version INTEGER,
     f1 REAL, reason TEXT);
+CREATE TABLE IF NOT EXISTS quarantine (
+    run_id TEXT NOT NULL, at TEXT NOT NULL, name TEXT NOT NULL, sha256 TEXT, scope TEXT NOT NULL,
+    n_rows INTEGER, reason TEXT, path TEXT);
 """
-SCHEMA_VERSION = 1
-TABLES = ("runs", "run_results", "stages", "decisions", "scores", "deployments")
+# Version 2 added the quarantine table. Opening an older ledger runs the (idempotent) schema again,
+# which adds what is missing and keeps every row: old ledgers stay readable.
+SCHEMA_VERSION = 2
+TABLES = ("runs", "run_results", "stages", "decisions", "scores", "deployments", "quarantine")
 
 
 class Ledger:
@@ -105,6 +110,12 @@ class Ledger:
         self._insert("deployments", run_id=run_id, at=now_iso(), action=action, version=version,
                      previous_version=previous_version, f1=f1, reason=reason)
 
+    def record_quarantine(self, run_id: str, name: str, scope: str, rows: int | None, reason: str,
+                          path: str | None, sha256: str | None = None) -> None:
+        """A file refused (``scope`` "file") or ``rows`` bad rows of it set aside (``scope`` "rows")."""
+        self._insert("quarantine", run_id=run_id, at=now_iso(), name=name, sha256=sha256, scope=scope,
+                     n_rows=rows, reason=reason, path=path)
+
     # ---- reading -------------------------------------------------------------------------
     def runs(self, limit: int = 20) -> list[dict[str, Any]]:
         """Latest runs first, each with its result (outcome None while running or if killed)."""
@@ -125,6 +136,12 @@ class Ledger:
         for row in rows:
             row["value"] = json.loads(row["value"]) if row["value"] is not None else None
         return rows
+
+    def quarantine(self, run_ids: Iterable[str]) -> list[dict[str, Any]]:
+        """What the runs ``run_ids`` put in the quarantine folder, in the order it was recorded."""
+        run_ids = list(run_ids)
+        marks = ", ".join("?" for _ in run_ids)
+        return self._select(f"SELECT * FROM quarantine WHERE run_id IN ({marks}) ORDER BY rowid", run_ids)
 
     def deployments(self, limit: int = 50) -> list[dict[str, Any]]:
         return self._select("SELECT * FROM deployments ORDER BY rowid DESC LIMIT ?", (limit,))

@@ -15,13 +15,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
+from riskwatch import layout
 from riskwatch.clock import now_iso, stamp
 from riskwatch.config import Config
 from riskwatch.cycle import CycleState
 from riskwatch.deployment import deploy_version, sync_production_folder
 from riskwatch.events import Failed, RolledBack, RunStarted, StageEnded, StageStarted
 from riskwatch.executor import StageFailed, execute_stage
-from riskwatch.newdata import detect_new_files
+from riskwatch.faults import kill_point
+from riskwatch.integrity import integrity_advice, production_problem
+from riskwatch.newdata import atomic_write_text, detect_new_files
+from riskwatch.reconcile import reconcile
 from riskwatch.recorder import Echo, Recorder, read_pending
 from riskwatch.registry import Registry
 from riskwatch.stages import STAGES, Stage
@@ -30,6 +34,7 @@ EXIT_OK = 0              # cycle completed, or nothing new to do
 EXIT_STAGE_FAILED = 1    # a stage raised, timed out or lost its kernel; the partial notebook is kept
 EXIT_CONFIG_ERROR = 2    # config.json (or a command-line value) is wrong; nothing was run
 EXIT_LOCKED = 3          # another cycle holds the lock; this one did nothing
+EXIT_INTEGRITY = 7       # the deployed model fails its hash check; nothing ran (roll back to a verified one)
 
 
 class LockHeld(RuntimeError):
@@ -99,8 +104,13 @@ def _cycle(cfg: Config, force_retrain: bool, recorder: Recorder, stages: tuple[S
            notebooks_folder: Path | None) -> CycleResult:
     recorder.alerts.retry_pending()
     registry = Registry(cfg.registry_path)
+    problem = production_problem(registry)
+    if problem is not None:
+        return refuse_unverified_production(cfg, registry, recorder, problem)
     for recovered in repair(cfg, registry):
         recorder.say(f"recovered: {recovered}", level=30)
+    recorder.record(*reconcile(registry, recorder.ledger.deployments(50)
+                               if cfg.ledger_path.exists() or registry.production() else []))
     pending = recorder.pending()
     redo = set(pending["hashes"]) if pending else set()
     new_files = detect_new_files(cfg.input_folder_path, cfg.record_path, redo)
@@ -128,6 +138,19 @@ def _cycle(cfg: Config, force_retrain: bool, recorder: Recorder, stages: tuple[S
     return CycleResult(outcome, exit_code, summary, run_id, state.run_dir, state.decision_record)
 
 
+def refuse_unverified_production(cfg: Config, registry: Registry, recorder: Recorder, problem: str) -> CycleResult:
+    """A deployed model that fails its hash check stops every run before any work, in one sentence
+    that says what to do; the log gets it every time, the failure alert once per damaged artifact."""
+    advice = integrity_advice(registry, problem)
+    recorder.note(advice, level=40)
+    marker = cfg.outputs_path / layout.INTEGRITY_ALERTED
+    seen = marker.read_text(encoding="utf-8").strip() if marker.exists() else ""
+    if seen != problem:
+        recorder.alerts.send("failure", None, f"riskwatch: {advice}", version=registry.production_version())
+        atomic_write_text(marker, problem + "\n")
+    return CycleResult("failed", EXIT_INTEGRITY, advice)
+
+
 def run_stages(stages: tuple[Stage, ...], cfg: Config, state: CycleState, recorder: Recorder,
                notebooks_folder: Path | None = None) -> None:
     """The loop: each stage whose condition holds runs, and what it glued becomes state and events."""
@@ -137,6 +160,7 @@ def run_stages(stages: tuple[Stage, ...], cfg: Config, state: CycleState, record
         if not runs:
             continue
         recorder.record(StageStarted(stage.name, stage.purpose))
+        kill_point(f"before:{stage.name}")
         try:
             done = execute_stage(stage, cfg, state, notebooks_folder)
         except StageFailed as exc:
@@ -144,6 +168,7 @@ def run_stages(stages: tuple[Stage, ...], cfg: Config, state: CycleState, record
             recorder.record(StageEnded(stage.name, str(exc.notebook_path), exc.started_at, exc.seconds, exc.reason))
             raise
         state.scraps[stage.name] = done.scraps
+        kill_point(f"after:{stage.name}")  # e.g. production switched, nothing recorded yet
         recorder.record(StageEnded(stage.name, str(done.notebook), done.started_at, done.seconds))
         recorder.record(*stage.then(state, done.scraps))
         if stage.after is not None:

@@ -92,6 +92,12 @@ class Recorder:
 
     def _on_Ingested(self, e: ev.Ingested) -> None:
         self.record_["ingestion"] = dict(e.summary)
+        for item in e.summary.get("quarantine") or []:
+            self.ledger.record_quarantine(self.run_id, item["name"], item["scope"], item.get("rows"),
+                                          item.get("reason"), item.get("path"), item.get("sha256"))
+            what = "refused" if item["scope"] == "file" else f"{item.get('rows')} bad row(s) set aside"
+            self.note(f"quarantine: {item['name']} {what}: {item.get('reason')} ({item.get('path')})",
+                      "ingestion", logging.WARNING)
 
     def _on_DriftChecked(self, e: ev.DriftChecked) -> None:
         self.record_["drift"] = {"data": e.data, "score": e.score, "estimate": e.estimate}
@@ -110,12 +116,14 @@ class Recorder:
         self.ledger.record_score(self.run_id, e.version, e.role, e.dataset, e.metrics)
 
     def _on_Deployed(self, e: ev.Deployed) -> None:
-        f1 = e.metrics.get("f1")
-        self.registry.set_status(e.version, "accepted", "passed the champion/challenger gate", run_id=self.run_id)
-        self.ledger.record_deployment(self.run_id, "deploy", e.version, e.previous_version, f1, e.reason)
-        self.ledger.record_score(self.run_id, e.version, "production", "test", e.metrics)
-        self.alerts.send("deploy", self.run_id, f"v{e.version} deployed: {e.reason}", version=e.version,
+        f1, run_id = e.metrics.get("f1"), e.run_id or self.run_id
+        self.registry.set_status(e.version, "accepted", "passed the champion/challenger gate", run_id=run_id)
+        self.ledger.record_deployment(run_id, "deploy", e.version, e.previous_version, f1, e.reason)
+        self.ledger.record_score(run_id, e.version, "production", "test", e.metrics)
+        self.alerts.send("deploy", run_id, f"v{e.version} deployed: {e.reason}", version=e.version,
                          previous_version=e.previous_version, f1=f1)
+        if e.run_id:
+            self.say(f"recovered: {e.reason}", level=logging.WARNING)
 
     def _on_Rejected(self, e: ev.Rejected) -> None:
         self.registry.set_status(e.version, "rejected", e.reason, f1=e.f1, champion_f1=e.champion_f1)
@@ -126,6 +134,10 @@ class Recorder:
     def _on_RolledBack(self, e: ev.RolledBack) -> None:
         self.ledger.record_deployment(None, "rollback", e.version, e.previous_version, e.f1, e.reason)
         self.note(e.reason, level=logging.WARNING)
+
+    def _on_Abandoned(self, e: ev.Abandoned) -> None:
+        self.registry.set_status(e.version, "abandoned", e.reason)
+        self.say(f"recovered: v{e.version} abandoned: {e.reason}", level=logging.WARNING)
 
     def _on_OutcomesArrived(self, e: ev.OutcomesArrived) -> None:
         self.record_["outcomes"] = {"realised": e.realised, "n_unmatched": e.n_unmatched}
@@ -179,9 +191,11 @@ def summarize(record: dict[str, Any], registry: Registry) -> str:
     ing = record.get("ingestion") or {}
     if ing:
         quarantined = ing.get("quarantined") or []
+        aside = [f"{q['rows']} of {q['name']}" for q in ing.get("quarantine") or [] if q["scope"] == "rows"]
         lines.append(f"  data: {len(ing.get('new_files') or [])} new file(s), {ing.get('n_batch_rows')} new rows, "
                      f"finaldata {ing.get('n_rows')} rows"
-                     + (f"; quarantined: {', '.join(quarantined)}" if quarantined else ""))
+                     + (f"; quarantined: {', '.join(quarantined)}" if quarantined else "")
+                     + (f"; bad rows set aside: {', '.join(aside)}" if aside else ""))
     for name, decision in record.get("decisions", {}).items():
         lines.append(f"  {name}: " + "; ".join(decision["reasons"]))
     for r in (record.get("outcomes") or {}).get("realised", []):

@@ -119,8 +119,9 @@ class Registry:
         atomic_write_text(self.path(version) / layout.VERSION_METRICS, json.dumps(metrics, indent=1) + "\n")
 
     def set_status(self, version: int, status: str, reason: str, **extra: Any) -> None:
-        """Mark a version ``candidate``, ``accepted`` or ``rejected``, with the reason in words."""
-        if status not in ("candidate", "accepted", "rejected"):
+        """Mark a version ``candidate``, ``accepted``, ``rejected`` or ``abandoned`` (its run ended
+        before deciding on it), with the reason in words."""
+        if status not in ("candidate", "accepted", "rejected", "abandoned"):
             raise ValueError(f"unknown status {status!r}")
         atomic_write_text(self.path(version) / layout.VERSION_STATUS,
                           json.dumps({"status": status, "reason": reason, "at": now_iso(), **extra}) + "\n")

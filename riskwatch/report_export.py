@@ -2,7 +2,8 @@
 
 PDF needs no TeX and downloads nothing: nbconvert renders HTML (code hidden, glue cells removed)
 and a system Chromium prints it to an A4 PDF. Without Chromium the HTML is still written and the
-caller is told exactly what to install.
+caller is told exactly what to install. The HTML loads no script from anywhere (no require.js,
+MathJax, Mermaid or widget renderer from a CDN): it reads the same offline as online.
 """
 
 from __future__ import annotations
@@ -31,6 +32,15 @@ table.dataframe td, table.dataframe th { padding: 2px 6px; }
 h1 { page-break-before: avoid; } h2 { page-break-after: avoid; margin-top: 1.2em; }
 .jp-OutputPrompt, .jp-InputPrompt { display: none; }
 </style>"""
+# The lab template without the head scripts it would fetch from a CDN (the report has no math,
+# diagrams or widgets); everything else, CSS included, is inlined by nbconvert.
+OFFLINE_TEMPLATE = "riskwatch-report.html.j2"
+OFFLINE_TEMPLATE_SOURCE = """{%- extends 'index.html.j2' -%}
+{%- block html_head_js_requirejs -%}{%- endblock html_head_js_requirejs -%}
+{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
+{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+{%- block jupyter_widgets -%}{%- endblock jupyter_widgets -%}
+"""
 INSTALL_HINT = ("no Chromium found for the PDF report: install it (Debian/Ubuntu: "
                 "`apt-get install chromium`), or set RISKWATCH_CHROMIUM or report.chromium in "
                 "config.json to its path; the HTML report was written")
@@ -60,6 +70,7 @@ def find_chromium(configured: str | None = None) -> str | None:
 def notebook_to_html(notebook_path: Path, html_path: Path, title: str = "riskwatch report") -> Path:
     """Render an executed notebook as a report: no code, no prompts, glue cells removed."""
     import nbformat
+    from jinja2 import DictLoader
     from nbconvert import HTMLExporter
     from nbconvert.preprocessors import TagRemovePreprocessor
     from traitlets.config import Config as TraitletsConfig
@@ -69,7 +80,9 @@ def notebook_to_html(notebook_path: Path, html_path: Path, title: str = "riskwat
     config.TagRemovePreprocessor.remove_input_tags = ("hide_input",)
     config.TagRemovePreprocessor.enabled = True
     exporter = HTMLExporter(config=config, template_name="lab", exclude_input=True,
-                            exclude_input_prompt=True, exclude_output_prompt=True)
+                            exclude_input_prompt=True, exclude_output_prompt=True,
+                            extra_loaders=[DictLoader({OFFLINE_TEMPLATE: OFFLINE_TEMPLATE_SOURCE})],
+                            template_file=OFFLINE_TEMPLATE)
     exporter.register_preprocessor(TagRemovePreprocessor(config=config), enabled=True)
     notebook = nbformat.read(notebook_path, as_version=4)
     body, _ = exporter.from_notebook_node(notebook, resources={"metadata": {"name": title}})

@@ -163,3 +163,41 @@ def describe_latest_estimate(latest: dict) -> str:
         return line + "; no outcomes have arrived yet"
     return line + (f"; last realised: F1 {realised['realised_f1']:.4f} on run {realised['run_id']}'s clients "
                    f"(estimated then {realised['estimated_f1']:.4f})")
+
+
+def describe_quarantine(rows: Sequence[dict], when: str = "in the last run") -> str:
+    """One line on what went to the quarantine folder (``Ledger.quarantine`` rows): files refused and
+    bad rows set aside, with the file names and the folder to look in."""
+    if not rows:
+        return f"quarantine: nothing refused or set aside {when}"
+    refused = [r["name"] for r in rows if r["scope"] == "file"]
+    aside = [(r["name"], r["n_rows"] or 0) for r in rows if r["scope"] == "rows"]
+    n_aside = sum(n for _, n in aside)
+    folders = sorted({str(Path(r["path"]).parent) for r in rows if r.get("path")})
+    return (f"quarantine: {_count(len(refused), 'file')} refused"
+            + (f" ({', '.join(refused)})" if refused else "")
+            + f", {_count(n_aside, 'bad row')} set aside" + (f" ({', '.join(f'{n} of {name}' for name, n in aside)})"
+                                                            if aside else "")
+            + f" {when}" + (f" — see {', '.join(folders)}" if folders else ""))
+
+
+def quarantine_summary(ledger_path: Path, run_id: str):
+    """(sentence, table) on what this run put in the quarantine folder; the table is None if nothing."""
+    import pandas as pd
+
+    from riskwatch.ledger import Ledger
+
+    rows = Ledger(ledger_path).quarantine([run_id]) if Path(ledger_path).exists() else []
+    sentence = describe_quarantine(rows, "in this run")
+    sentence = sentence[:1].upper() + sentence[1:] + "."
+    if not rows:
+        return sentence, None
+    table = pd.DataFrame([{"file": r["name"],
+                           "what": "file refused" if r["scope"] == "file" else f"{r['n_rows']} bad row(s) set aside",
+                           "reason": r["reason"], "kept in": Path(r["path"]).name if r["path"] else "—"}
+                          for r in rows])
+    return sentence, table.set_index("file")
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"

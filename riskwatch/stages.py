@@ -31,6 +31,8 @@ def export_report(cfg: Config, state: CycleState, notebook: Path) -> list:
 
 SCHEMA = {"id_column": "config.schema.id_column", "numeric_features": "config.schema.numeric_features",
           "categorical_features": "config.schema.categorical_features", "target": "config.schema.target"}
+# Stages that read targets as written in a CSV also learn which text value means 1.
+LABELLED_SCHEMA = {**SCHEMA, "positive_label": "config.schema.positive_label"}
 
 
 @dataclass(frozen=True)
@@ -81,7 +83,7 @@ STAGES: tuple[Stage, ...] = (
           {"input_folder": "config.input_folder_path", "output_folder": "config.output_folder_path",
            "quarantine_folder": "config.quarantine_folder_path", "batch_path": "run.batch_path",
            "run_id": "run.run_id", "redo_hashes": "run.redo_hashes", "known_files": "run.new_files",
-           "labels_path": "run.labels_path", **SCHEMA},
+           "labels_path": "run.labels_path", "bad_rows": "config.ingestion.bad_rows", **LABELLED_SCHEMA},
           scraps=cycle.INGESTION_SUMMARY, reads=("input folder", "ingested-files record"),
           writes=(layout.FINALDATA, "ingested-files record", layout.BATCH, layout.LABELS, "quarantine"),
           then=cycle.ingested),
@@ -109,7 +111,7 @@ STAGES: tuple[Stage, ...] = (
           {"registry_path": "config.registry_path", "model_version": "run.model_version",
            "champion_version": "run.production_version", "test_data_path": "config.test_data_path",
            "output_model_path": "config.output_model_path", "min_improvement": "config.decision.min_improvement",
-           **SCHEMA},
+           **LABELLED_SCHEMA},
           scraps=("model_version", "metrics", "promote", "gate_reason"), reads=("test data", "registry"),
           writes=("version metrics", layout.LATEST_SCORE, layout.SCORES), then=cycle.scored),
     Stage("deployment", "04_deployment.ipynb", "put the new model into production", DEPLOY,
@@ -129,7 +131,7 @@ STAGES: tuple[Stage, ...] = (
            "registry_path": "config.registry_path", "ledger_path": "config.ledger_path", "run_id": "run.run_id",
            "diagnostics_path": "run.diagnostics_path", "drift_policy": "config.drift",
            "index_url": "config.report.index_url", "dependency_timeout": "config.report.dependency_timeout",
-           **SCHEMA},
+           **LABELLED_SCHEMA},
           scraps=("diagnostics_path",), reads=(layout.FINALDATA, "test data", "registry", "ledger"),
           writes=(layout.DIAGNOSTICS,)),
     Stage("reporting", "06_reporting.ipynb", "write the report", ALWAYS,
@@ -138,7 +140,8 @@ STAGES: tuple[Stage, ...] = (
            "registry_path": "config.registry_path", "ledger_path": "config.ledger_path",
            "diagnostics_path": "run.diagnostics_path", "test_data_path": "config.test_data_path",
            "output_model_path": "config.output_model_path", "candidate_version": "run.model_version",
-           "risk_path": "run.risk_path", "risk_bands": "config.risk.bands", "risk_top": "config.risk.top", **SCHEMA},
+           "risk_path": "run.risk_path", "risk_bands": "config.risk.bands", "risk_top": "config.risk.top",
+           **LABELLED_SCHEMA},
           reads=(layout.DIAGNOSTICS, layout.RISK_SCORES, "registry", "ledger", "test data"),
           writes=("report.html/.pdf", layout.SUMMARY_REPORT, layout.CONFUSION_MATRIX),
           after=export_report),

@@ -4,11 +4,14 @@ schemathesis run against its OpenAPI schema."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -97,6 +100,11 @@ def test_prediction_in_every_form(client: TestClient, deployed: Path) -> None:
     assert baseline.status_code == 200 and baseline.json()["n"] == rows
     absolute_inside = client.post("/prediction", json={"data_path": str(test_csv)})
     assert absolute_inside.status_code == 200
+    from_project = client.post("/prediction", json={"data_path": "data/testdata/testdata.csv"})
+    assert from_project.status_code == 200 and from_project.json()["n"] == rows
+    missing = client.post("/prediction", json={"data_path": "data/testdata/nothing.csv"})
+    assert missing.status_code == 404 and "data/practicedata, data/ingesteddata, data/testdata" in \
+        missing.json()["detail"]
 
 
 @pytest.mark.parametrize("path", ["/etc/passwd", "../../config.json", "../testdata/../../config.json"])
@@ -204,7 +212,7 @@ def test_hot_reload_after_a_deploy_and_a_rollback(deployed: Path, tmp_path: Path
     assert client.post("/prediction", json=[RECORD]).json()["model_version"] == 1
     version = deploy_new_version(config)
     assert client.post("/prediction", json=[RECORD]).json()["model_version"] == version == 2
-    assert run_runner(config, "rollback", "1").returncode == 0
+    assert run_runner(config, "rollback", "1", "--yes").returncode == 0
     assert client.get("/health").json()["model_version"] == 1
 
 
@@ -280,3 +288,113 @@ def test_schemathesis_finds_no_server_error(deployed: Path, tmp_path: Path) -> N
     assert not failures, failures
     assert {path for _, path in calls} >= {"/prediction", "/scoring", "/summarystats", "/diagnostics", "/risk"}
     assert sum(path == "/prediction" for _, path in calls) >= 10
+
+
+# Issue 14, item 12: beyond loopback a token is required; once set it is enforced everywhere.
+TOKEN = "an-api-token-0123456789"
+BEARER = {"Authorization": f"Bearer {TOKEN}"}
+
+
+def test_token_required_through_the_test_client(deployed: Path, tmp_path: Path) -> None:
+    config = copy_project(deployed, tmp_path / "guarded")
+    write_config(config.parent, api={"host": "0.0.0.0", "token": TOKEN})
+    client = TestClient(create_app(load_config(config)))
+    for method, path, kwargs in (("get", "/scoring", {}), ("get", "/risk", {}), ("get", "/model", {}),
+                                 ("get", "/summarystats", {}), ("get", "/diagnostics", {}),
+                                 ("post", "/prediction", {"json": [RECORD]})):
+        refused = getattr(client, method)(path, **kwargs)
+        assert refused.status_code == 401, path
+        assert refused.headers["www-authenticate"] == "Bearer" and "Authorization: Bearer" in refused.json()["detail"]
+        wrong = getattr(client, method)(path, headers={"Authorization": "Bearer not-the-token-at-all"}, **kwargs)
+        assert wrong.status_code == 401, path
+        assert getattr(client, method)(path, headers=BEARER, **kwargs).status_code in (200, 404), path
+    assert client.post("/prediction", json=[RECORD], headers=BEARER).json()["model_version"] == 1
+    # Liveness and the documentation stay open; the schema tells Swagger UI to send the token.
+    assert client.get("/health").json() == {"status": "ok", "model_version": 1}
+    assert client.get("/docs").status_code == client.get("/docs-assets/swagger-ui.css").status_code == 200
+    schema = client.get("/openapi.json").json()
+    assert schema["components"]["securitySchemes"]["bearer"] == {"type": "http", "scheme": "bearer"}
+    assert schema["security"] == [{"bearer": []}] and schema["paths"]["/health"]["get"]["security"] == []
+
+
+def test_loopback_without_a_token_stays_open(client: TestClient) -> None:
+    assert client.get("/scoring").status_code == 200
+    assert "securitySchemes" not in client.get("/openapi.json").json().get("components", {})
+
+
+def start_server(config: Path, env: dict | None = None) -> tuple[subprocess.Popen, str]:
+    """``runner.py serve`` on a free loopback port, once /health answers."""
+    port = free_port()
+    server = subprocess.Popen([sys.executable, str(RUNNER), "--config", str(config), "serve", "--port", str(port)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              env={**os.environ, **(env or {})})
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            get_json(f"{base}/health")
+            return server, base
+        except OSError:
+            if time.monotonic() > deadline or server.poll() is not None:
+                server.kill()
+                raise AssertionError(f"server did not start: {server.communicate()}")
+            time.sleep(0.1)
+
+
+def test_real_server_on_loopback_requires_the_configured_token(deployed: Path, tmp_path: Path) -> None:
+    config = copy_project(deployed, tmp_path / "served")
+    write_config(config.parent, api={"token": TOKEN})
+    server, base = start_server(config, env={"RISKWATCH_API_TOKEN": ""})
+    try:
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            get_json(f"{base}/prediction", [RECORD])
+        assert refused.value.code == 401 and refused.value.headers["WWW-Authenticate"] == "Bearer"
+        request = urllib.request.Request(f"{base}/prediction", data=json.dumps([RECORD]).encode(),
+                                         headers={"Content-Type": "application/json", **BEARER})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert json.loads(response.read())["model_version"] == 1
+        # apicalls sends the configured token.
+        calls = run_runner(config, "apicalls", "--url", base, env={"RISKWATCH_API_TOKEN": ""})
+        assert calls.returncode == 0, calls.stderr
+        returns = json.loads((config.parent / "models/practicemodels/apireturns.json").read_text())
+        assert {v["status"] for v in returns.values()} == {200}
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+# Issue 14, item 8: /docs renders with no network beyond loopback.
+def test_docs_render_offline_in_chromium(deployed: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    from test_dashboard import CHROMIUM, LAUNCH_ARGS
+
+    if CHROMIUM is None:
+        pytest.skip("needs chromium (make test installs it as root)")
+    server, base = start_server(deployed)
+    blocked: list[str] = []
+
+    def loopback_only(route) -> None:
+        host = urllib.parse.urlsplit(route.request.url).hostname
+        if host in ("127.0.0.1", "localhost"):
+            route.continue_()
+        else:
+            blocked.append(route.request.url)
+            route.abort()
+
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+            page = browser.new_page()
+            page.route("**/*", loopback_only)
+            page.goto(f"{base}/docs", timeout=60_000)
+            page.locator(".opblock-summary-path", has_text="/prediction").first.wait_for(timeout=30_000)
+            paths = page.locator(".opblock-summary-path").all_inner_texts()
+            assert {"/prediction", "/scoring", "/health", "/risk"} <= {p.strip() for p in paths}
+            assert blocked == []  # Swagger UI asked for nothing beyond loopback
+            page.goto(f"{base}/redoc", timeout=60_000)  # ReDoc renders too (only its footer logo is remote)
+            page.get_by_text("Attrition risk of corporate clients").first.wait_for(timeout=30_000)
+            browser.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=10)

@@ -19,7 +19,8 @@ def layout(tmp_path: Path) -> dict[str, Path]:
     write_rows(inbox / "good2.csv", GOOD2)
     write_rows(inbox / "bad_missing.csv", [r[:3] + r[4:] for r in GOOD1],
                header=["corporation", "lastmonth_activity", "lastyear_activity", "exited"])
-    write_rows(inbox / "bad_text.csv", [["iiii", 1, "lots", 2, 0], ["jjjj", 2, 30, 2, 1]])
+    # every row is bad, so even row-level quarantine refuses the whole file
+    write_rows(inbox / "bad_text.csv", [["iiii", 1, "lots", 2, 0], ["jjjj", 2, 30, 2, "maybe"]])
     (inbox / "empty.csv").write_bytes(b"")
     return {"in": inbox, "out": tmp_path / "ingesteddata", "q": tmp_path / "quarantine",
             "batch": tmp_path / "scratch" / "batch.parquet"}

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
+from html.parser import HTMLParser
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import nbformat
 import papermill
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from riskwatch.report_export import INSTALL_HINT, export_report, find_chromium
+from riskwatch.report_export import INSTALL_HINT, export_report, find_chromium, notebook_to_html
 
 
 @pytest.fixture
@@ -56,3 +59,29 @@ def test_pdf_through_system_chromium(executed: Path, tmp_path: Path) -> None:
     assert "riskwatch report" in info  # the document title, not "Notebook"
 
 
+
+
+class _RemoteReferences(HTMLParser):
+    """Every script, stylesheet, image or frame address in a page that is not on this machine."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.remote: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        for name, value in attrs:
+            if name in ("src", "href") and tag in ("script", "link", "img", "iframe") and value \
+                    and urlsplit(value).scheme in ("http", "https") \
+                    and urlsplit(value).hostname not in ("127.0.0.1", "localhost"):
+                self.remote.append(f"<{tag} {name}={value}>")
+
+
+@pytest.mark.integration
+def test_html_report_loads_nothing_remote(executed: Path, tmp_path: Path) -> None:
+    """Issue 14, item 8: offline the report must read as it does online (no CDN scripts)."""
+    html = notebook_to_html(executed, tmp_path / "report.html").read_text()
+    parser = _RemoteReferences()
+    parser.feed(html)
+    assert parser.remote == []
+    assert not re.search(r"@import\s+(url\()?['\"]?https?://", html)
+    assert "Quarterly attrition report" in html and "DRIFT" in html

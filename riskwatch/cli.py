@@ -258,9 +258,8 @@ def _quiet_stdout() -> None:
 
 
 def status_text(cfg) -> str:
-    from riskwatch.ledger import Ledger
+    from riskwatch.integrity import integrity_advice, production_problem
     from riskwatch.registry import Registry
-    from riskwatch.reporting import describe_quarantine
 
     registry = Registry(cfg.registry_path)
     lines = [f"config: {cfg.source} (mode {cfg.mode})"]
@@ -272,23 +271,43 @@ def status_text(cfg) -> str:
         metrics = registry.metrics(version) or {}
         scores = ", ".join(f"{k} {metrics[k]:.4f}" for k in ("f1", "precision", "recall", "roc_auc")
                            if metrics.get(k) is not None)
-        lines.append(f"production: v{version} since {pointer.get('since')} ({pointer.get('action')}); {scores}")
+        problem = production_problem(registry)
+        lines.append(f"production: v{version} since {pointer.get('since')} ({pointer.get('action')}); {scores}; "
+                     + ("artifact hash verified" if problem is None else f"NOT VERIFIED: {integrity_advice(registry, problem)}"))
     lines.append(risk_status_line(cfg))
-    lines += estimate_status_lines(cfg)
+    return "\n".join(lines + _readable(lambda: estimate_status_lines(cfg) + ledger_status_lines(cfg),
+                                        f"last run: the ledger at {cfg.ledger_path}"))
+
+
+def _readable(read, what: str) -> list[str]:
+    """Lines from the ledger, or one line saying why it cannot be read now (disk full, damaged)."""
+    import sqlite3
+
+    from riskwatch.environment import describe_environment_failure, environment_failure
+
+    try:
+        return read()
+    except (sqlite3.DatabaseError, OSError) as exc:
+        why = describe_environment_failure(exc) if environment_failure(exc) else str(exc)
+        return [f"{what} cannot be read now ({why})"]
+
+
+def ledger_status_lines(cfg) -> list[str]:
+    from riskwatch.ledger import Ledger
+    from riskwatch.reporting import describe_quarantine
+
     if not cfg.ledger_path.exists():
-        lines.append("last run: none yet")
-        return "\n".join(lines)
+        return ["last run: none yet"]
     ledger = Ledger(cfg.ledger_path)
     last = ledger.last_run()
     if last is None:
-        lines.append("last run: none yet")
-        return "\n".join(lines)
+        return ["last run: none yet"]
     outcome = last["outcome"] or "unfinished (killed or still running)"
-    lines.append(f"last run: {last['run_id']} started {last['started_at']}: {outcome}")
+    lines = [f"last run: {last['run_id']} started {last['started_at']}: {outcome}"]
     for decision in ledger.decisions(last["run_id"]):
         lines.append(f"  {decision['name']}: {decision['reason']}")
     lines.append(describe_quarantine(ledger.quarantine([last["run_id"]])))
-    return "\n".join(lines)
+    return lines
 
 
 def estimate_status_lines(cfg) -> list[str]:

@@ -9,39 +9,14 @@ no detail is lost.
 
 from __future__ import annotations
 
-import errno
 import tempfile
 import traceback
 from pathlib import Path
 
-EXIT_ENVIRONMENT = 5     # disk full, permission denied, read-only file system
+from riskwatch.environment import EXIT_ENVIRONMENT, describe_environment_failure, environment_failure
+
 EXIT_UNEXPECTED = 6      # a bug or a damaged file: the traceback is in the log
-
-ENVIRONMENT_ERRNOS = {errno.ENOSPC, errno.EACCES, errno.EPERM, errno.EROFS, errno.EDQUOT}
-_PLAIN = {errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk quota is exhausted",
-          errno.EACCES: "permission denied", errno.EPERM: "operation not permitted",
-          errno.EROFS: "the file system is read-only"}
-
-
-def environment_failure(exc: BaseException) -> bool:
-    """Whether ``exc`` (or what it was raised from) is the machine refusing a read or write."""
-    seen = set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        if isinstance(exc, OSError) and exc.errno in ENVIRONMENT_ERRNOS:
-            return True
-        exc = exc.__cause__ or exc.__context__
-    return False
-
-
-def describe_environment_failure(exc: BaseException) -> str:
-    """``the disk is full writing /x/y`` from an OSError chain."""
-    while exc is not None:
-        if isinstance(exc, OSError) and exc.errno in ENVIRONMENT_ERRNOS:
-            where = f" at {exc.filename}" if exc.filename else ""
-            return f"{_PLAIN[exc.errno]}{where}"
-        exc = exc.__cause__ or exc.__context__
-    return "the machine refused a read or write"
+__all__ = ["EXIT_ENVIRONMENT", "EXIT_UNEXPECTED", "environment_failure", "report_unexpected"]
 
 
 def report_unexpected(command: str, exc: BaseException, log_path: Path | None) -> tuple[str, int]:

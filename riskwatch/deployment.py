@@ -9,13 +9,11 @@ at the start of the next run finishes the job.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from pathlib import Path
 from typing import Any
 
 from riskwatch import layout
-from riskwatch.newdata import atomic_write_text, file_sha256
+from riskwatch.newdata import atomic_copy, atomic_write_text, file_sha256
 from riskwatch.registry import Registry
 
 
@@ -39,9 +37,7 @@ def sync_production_folder(registry: Registry, prod_path: str | Path) -> bool:
     if model_ok and current.get("version") == version and score_ok and (prod / layout.INGESTED_LIST).exists():
         return False
     artifact = registry.check(version)
-    tmp = prod / f".{layout.TRAINED_MODEL}.{os.getpid()}.tmp"
-    shutil.copyfile(artifact, tmp)
-    os.replace(tmp, prod / layout.TRAINED_MODEL)
+    atomic_copy(artifact, prod / layout.TRAINED_MODEL)
     if metrics.get("f1") is not None:
         atomic_write_text(prod / layout.LATEST_SCORE, layout.latest_score_text(metrics["f1"]))
     else:

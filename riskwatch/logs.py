@@ -3,7 +3,9 @@ and level, so a months-long cron history can be grepped by run or by stage."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import tempfile
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
@@ -20,12 +22,48 @@ class _Context(logging.Filter):
         return True
 
 
+class _KeepingHandler(RotatingFileHandler):
+    """A line the disk refuses (full, read-only) is kept in the temporary folder — usually another
+    file system — and written to the log before the next line that gets through, so the log still
+    tells what happened once the disk has recovered. Never a "--- Logging error ---" on the console."""
+
+    def __init__(self, log_path: Path, **kwargs) -> None:
+        super().__init__(log_path, delay=True, **kwargs)
+        digest = hashlib.sha1(str(log_path).encode()).hexdigest()[:12]
+        self.stash = Path(tempfile.gettempdir()) / f"riskwatch-log-{digest}.pending"
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.stash.exists():
+            self._write_back_stash()
+        super().emit(record)
+
+    def _write_back_stash(self) -> None:
+        try:
+            kept = self.stash.read_text(encoding="utf-8")
+            Path(self.baseFilename).parent.mkdir(parents=True, exist_ok=True)
+            with open(self.baseFilename, "a", encoding="utf-8") as handle:
+                handle.write(kept)
+            self.stash.unlink()
+        except OSError:
+            pass  # still refused: the lines stay in the stash
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        try:
+            with open(self.stash, "a", encoding="utf-8") as handle:
+                handle.write(self.format(record) + "\n")
+        except Exception:
+            pass  # nowhere to write: the console line (if any) is all there is
+
+
 def get_logger(log_path: Path, max_bytes: int = 5_000_000, backups: int = 5) -> logging.Logger:
     """The project's logger writing to ``log_path`` (rotated at ``max_bytes``, ``backups`` kept)."""
     logger = logging.getLogger(f"{LOGGER_NAME}.{log_path}")
     if not logger.handlers:
-        log_path.parent.mkdir(parents=True, exist_ok=True)
-        handler = RotatingFileHandler(log_path, maxBytes=max_bytes, backupCount=backups, encoding="utf-8")
+        try:
+            log_path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            pass  # the first line will be kept aside by the handler
+        handler = _KeepingHandler(log_path, maxBytes=max_bytes, backupCount=backups, encoding="utf-8")
         handler.setFormatter(logging.Formatter(FORMAT, datefmt="%Y-%m-%dT%H:%M:%S%z"))
         handler.addFilter(_Context())
         logger.addHandler(handler)

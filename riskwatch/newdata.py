@@ -10,9 +10,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 CHUNK = 1 << 20
 
@@ -89,13 +90,30 @@ def detect_new_files(input_folder: str | Path, record_path: str | Path,
     return [f for f in files if f.sha256 not in seen or f.sha256 in redo_hashes]
 
 
-def atomic_write_text(path: str | Path, text: str) -> None:
-    """Write ``text`` so readers see the old file or the new one, never half of it."""
+def atomic_write(path: str | Path, write: Callable[[Path], Any]) -> None:
+    """``write(tmp)`` then rename ``tmp`` onto ``path``: readers see the old file or the new one,
+    never half of it; a failed write (a full disk) leaves no temp file behind."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    """Write ``text`` atomically (see :func:`atomic_write`), synced to disk."""
+    def write(tmp: Path) -> None:
+        with open(tmp, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+    atomic_write(path, write)
+
+
+def atomic_copy(source: str | Path, path: str | Path) -> None:
+    """Copy ``source`` onto ``path`` atomically (see :func:`atomic_write`)."""
+    atomic_write(path, lambda tmp: shutil.copyfile(source, tmp))

@@ -20,6 +20,7 @@ from riskwatch.clock import now_iso, stamp
 from riskwatch.config import Config
 from riskwatch.cycle import CycleState
 from riskwatch.deployment import deploy_version, sync_production_folder
+from riskwatch.environment import EXIT_ENVIRONMENT, describe_environment_reason, environment_failure
 from riskwatch.events import Failed, RolledBack, RunStarted, StageEnded, StageStarted
 from riskwatch.executor import StageFailed, execute_stage
 from riskwatch.faults import kill_point
@@ -121,20 +122,31 @@ def _cycle(cfg: Config, force_retrain: bool, recorder: Recorder, stages: tuple[S
     run_id = new_run_id()
     state = CycleState(run_id, cfg.runs_path / run_id, production, [f.as_dict() for f in new_files],
                        sorted(redo), force_retrain=force_retrain)
-    state.run_dir.mkdir(parents=True, exist_ok=True)
     recorder.record(RunStarted(run_id, tuple(f.name for f in new_files), production,
                                tuple(sorted({f.sha256 for f in new_files} | redo)),
                                pending.get("run_id") if pending else None))
-    outcome, exit_code = "failed", EXIT_STAGE_FAILED
+    outcome, exit_code, failed_in = "failed", EXIT_STAGE_FAILED, "start"
     try:
-        if production is not None:
+        state.run_dir.mkdir(parents=True, exist_ok=True)
+        if production is not None and recorder.environment_problem is None:
             state.score_history = recorder.ledger.production_scores(cfg.mode, production)
         run_stages(stages, cfg, state, recorder, notebooks_folder)
         outcome, exit_code = state.outcome, EXIT_OK
     except StageFailed as exc:
+        failed_in = exc.stage
         recorder.record(Failed(exc.stage, exc.reason, str(exc.notebook_path)))
-    finally:
-        summary = recorder.finish(state.run_dir, outcome, exit_code, state.model_version)
+        recorder.environment_problem = recorder.environment_problem or describe_environment_reason(exc.reason)
+    except Exception as exc:  # the machine refused a write outside any stage (the run folder)
+        if not environment_failure(exc):
+            raise
+        recorder.refused(exc, "starting the run")
+    summary = recorder.finish(state.run_dir, outcome, exit_code, state.model_version)
+    if recorder.environment_problem is not None:
+        exit_code = EXIT_ENVIRONMENT
+        then = ("the unfinished cycle is redone then" if outcome == "failed" else
+                f"the cycle itself completed ({outcome}), only its records are incomplete")
+        summary = (f"run {run_id} stopped in {recorder.refused_in or failed_in}: {recorder.environment_problem}. "
+                   f"Free space or fix the permissions and run again: {then}.\n{summary}")
     return CycleResult(outcome, exit_code, summary, run_id, state.run_dir, state.decision_record)
 
 
@@ -155,6 +167,8 @@ def run_stages(stages: tuple[Stage, ...], cfg: Config, state: CycleState, record
                notebooks_folder: Path | None = None) -> None:
     """The loop: each stage whose condition holds runs, and what it glued becomes state and events."""
     for stage in stages:
+        if recorder.environment_problem is not None:  # the machine refuses writes: stop here, cleanly
+            raise StageFailed(stage.name, state.run_dir, f"not started: {recorder.environment_problem}")
         runs, events = stage.runs_when.evaluate(state)
         recorder.record(*events)
         if not runs:

@@ -16,6 +16,7 @@ from riskwatch import events as ev
 from riskwatch.alerts import Alerts
 from riskwatch.clock import now_iso
 from riskwatch.config import Config
+from riskwatch.environment import describe_environment_failure, describe_environment_reason, environment_failure
 from riskwatch.layout import RunFolder
 from riskwatch.ledger import Ledger
 from riskwatch.logs import get_logger, log
@@ -33,6 +34,9 @@ class Recorder:
         self.alerts = Alerts(dict(cfg.alerts), cfg.pending_alerts_path, self.note)
         self.run_id: str | None = None
         self.record_: dict[str, Any] = {}
+        self.environment_problem: str | None = None  # the first write the machine refused
+        self.refused_in: str | None = None            # and in which stage (or step) that was
+        self.stage: str | None = None
         self._ledger: Ledger | None = None
 
     @property
@@ -58,17 +62,32 @@ class Recorder:
 
     # ---- events --------------------------------------------------------------------------------
     def record(self, *events: Any) -> None:
+        """Write each event down. When the machine refuses a write (disk full, read-only), the
+        problem is kept in :attr:`environment_problem` and said, and the cycle goes on to stop
+        cleanly: bookkeeping never masks what happened."""
         for event in events:
-            getattr(self, f"_on_{type(event).__name__}")(event)
+            try:
+                getattr(self, f"_on_{type(event).__name__}")(event)
+            except Exception as exc:
+                if not environment_failure(exc):
+                    raise
+                self.refused(exc, "the start of the run" if isinstance(event, ev.RunStarted)
+                             else f"recording {type(event).__name__}")
+
+    def refused(self, exc: BaseException | None, doing: str, problem: str | None = None) -> None:
+        problem = problem or describe_environment_failure(exc)
+        if self.environment_problem is None:
+            self.environment_problem, self.refused_in = problem, self.stage or doing
+        self.say(f"    could not finish {doing}: {problem}", level=logging.ERROR)
 
     def _on_RunStarted(self, e: ev.RunStarted) -> None:
         self.run_id = e.run_id
-        atomic_write_text(self.cfg.pending_cycle_path,
-                          json.dumps({"run_id": e.run_id, "hashes": list(e.hashes)}) + "\n")
-        self.ledger.start_run(e.run_id, self.cfg.mode, str(self.cfg.source), list(e.new_files))
         self.record_ = {"run_id": e.run_id, "mode": self.cfg.mode, "config": str(self.cfg.source),
                         "started_at": now_iso(), "new_files": list(e.new_files),
                         "production_before": e.production_version, "stages": [], "decisions": {}}
+        atomic_write_text(self.cfg.pending_cycle_path,
+                          json.dumps({"run_id": e.run_id, "hashes": list(e.hashes)}) + "\n")
+        self.ledger.start_run(e.run_id, self.cfg.mode, str(self.cfg.source), list(e.new_files))
         if e.redo_of:
             self.record_["redo_of"] = e.redo_of
             self.say(f"redoing the unfinished cycle {e.redo_of}", level=logging.WARNING)
@@ -76,6 +95,7 @@ class Recorder:
                  f"{self.cfg.input_folder_path}")
 
     def _on_StageStarted(self, e: ev.StageStarted) -> None:
+        self.stage = e.stage
         self.say(f"  → {e.stage:<11} {e.purpose} …", e.stage)
 
     def _on_StageEnded(self, e: ev.StageEnded) -> None:
@@ -154,6 +174,8 @@ class Recorder:
 
     def _on_ReportExported(self, e: ev.ReportExported) -> None:
         self.record_["report"] = {"html": e.html, "pdf": e.pdf, "message": e.message}
+        if (e.html is None or e.pdf is None) and (problem := describe_environment_reason(e.message)):
+            self.refused(None, "the report export", problem)
         if e.pdf is None and e.html is not None and not e.message.startswith("PDF disabled"):
             self.say(f"    {e.message}", "reporting", logging.WARNING)
         elif e.html is None:
@@ -167,12 +189,22 @@ class Recorder:
     # ---- the end of a run ----------------------------------------------------------------------
     def finish(self, run_dir: Path, outcome: str, exit_code: int, model_version: int | None) -> str:
         """Write ``run.json`` and the ledger's result row; clear the marker of a finished cycle."""
+        self.stage = None
         record = self.record_
         record.update(finished_at=now_iso(), outcome=outcome, exit_code=exit_code,
                       production_after=self.registry.production_version(), model_version=model_version)
         record["summary"] = summarize(record, self.registry)
-        atomic_write_text(RunFolder(run_dir).record, json.dumps(record, indent=1, default=str) + "\n")
-        self.ledger.finish_run(self.run_id, outcome, exit_code, record["summary"], record["production_after"])
+        writes = (("run.json", lambda: atomic_write_text(RunFolder(run_dir).record,
+                                                         json.dumps(record, indent=1, default=str) + "\n")),
+                  ("the ledger's result row", lambda: self.ledger.finish_run(
+                      self.run_id, outcome, exit_code, record["summary"], record["production_after"])))
+        for what, write in writes:  # each on its own: one refused write must not skip the other
+            try:
+                write()
+            except Exception as exc:
+                if not environment_failure(exc):
+                    raise
+                self.refused(exc, f"writing {what}")
         if exit_code == 0:
             self.cfg.pending_cycle_path.unlink(missing_ok=True)
         return record["summary"]

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from riskwatch import layout
+from riskwatch.newdata import atomic_copy
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -130,8 +131,6 @@ def export_cycle_report(notebook: Path, run_folder: Path, pdf: bool, chromium: s
         return {"html": str(html), "pdf": None, "message": "PDF disabled in config (report.pdf)"}
     if exported.pdf is not None:
         output_model_path.mkdir(parents=True, exist_ok=True)
-        tmp = output_model_path / f".{layout.SUMMARY_REPORT}.tmp"
-        shutil.copyfile(exported.pdf, tmp)
-        tmp.replace(output_model_path / layout.SUMMARY_REPORT)
+        atomic_copy(exported.pdf, output_model_path / layout.SUMMARY_REPORT)
     return {"html": str(exported.html), "pdf": str(exported.pdf) if exported.pdf else None,
             "message": exported.message}

@@ -4,7 +4,6 @@ deployed model (where ``GET /risk``, ``status`` and the dashboard read it)."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -13,6 +12,7 @@ import pandas as pd
 from riskwatch import layout
 from riskwatch.config import Schema
 from riskwatch.estimation import estimate_performance
+from riskwatch.newdata import atomic_write
 from riskwatch.registry import Registry
 from riskwatch.risk import band_counts, risk_list
 
@@ -30,10 +30,7 @@ def write_risk_list(registry_path: str | Path, batch_path: str | Path, risk_path
     clients = pd.read_parquet(batch_path)
     table = risk_list(model, clients, schema, version, risk)
     for path in (Path(risk_path), Path(prod_deployment_path) / layout.LATEST_RISK):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        table.to_csv(tmp, index=False, lineterminator="\n")
-        tmp.replace(path)
+        atomic_write(path, lambda tmp: table.to_csv(tmp, index=False, lineterminator="\n"))
     top = table.head(int(risk["top"]))
     estimate = estimate_performance(table["probability"].to_numpy(), table["predicted"].to_numpy(),
                                     registry.load_calibrator(version))

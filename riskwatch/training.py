@@ -5,7 +5,6 @@ new registry version with the files it learnt from, and write the baseline's
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -18,7 +17,7 @@ from riskwatch.drift.policy import DriftPolicy
 from riskwatch.drift.profile import build_profile
 from riskwatch.estimation import fit_calibrator
 from riskwatch.model import train_model
-from riskwatch.newdata import atomic_write_text, file_sha256
+from riskwatch.newdata import atomic_copy, atomic_write_text, file_sha256
 from riskwatch.registry import Registry
 from riskwatch.tables import read_table
 
@@ -48,9 +47,7 @@ def train_and_register(finaldata_path: str, record_path: str, registry_path: str
     }, profile=profile.to_dict(), calibrator=fit_calibrator(model, data, schema))
     out = Path(output_model_path)
     out.mkdir(parents=True, exist_ok=True)
-    tmp = out / f".{layout.TRAINED_MODEL}.tmp"
-    shutil.copyfile(registry.check(version), tmp)
-    tmp.replace(out / layout.TRAINED_MODEL)
+    atomic_copy(registry.check(version), out / layout.TRAINED_MODEL)
     atomic_write_text(out / layout.MODEL_VERSION, json.dumps({"version": version}) + "\n")
     return version, model, data
 

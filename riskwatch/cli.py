@@ -159,7 +159,8 @@ def run_command(args: argparse.Namespace) -> int:
         if command == "score":
             return score_command(cfg, args.file, args.output)
         if command == "history":
-            print(history_text(cfg, args.limit))
+            print("\n".join(_readable(lambda: [history_text(cfg, args.limit)],
+                                       f"history: the ledger at {cfg.ledger_path}")))
             return 0
         if command == "rollback":
             pipeline.rollback(cfg, args.version, echo=_echo, confirmed=args.yes)
@@ -288,8 +289,10 @@ def _readable(read, what: str) -> list[str]:
     try:
         return read()
     except (sqlite3.DatabaseError, OSError) as exc:
-        why = describe_environment_failure(exc) if environment_failure(exc) else str(exc)
-        return [f"{what} cannot be read now ({why})"]
+        if environment_failure(exc):
+            return [f"{what} cannot be read now ({describe_environment_failure(exc)})"]
+        return [f"{what} is damaged ({exc}): the next `runner.py run` moves it aside and rebuilds it "
+                "from the run folders and the registry"]
 
 
 def ledger_status_lines(cfg) -> list[str]:

@@ -116,6 +116,12 @@ class Ledger:
         self._insert("quarantine", run_id=run_id, at=now_iso(), name=name, sha256=sha256, scope=scope,
                      n_rows=rows, reason=reason, path=path)
 
+    def restore(self, table: str, **values: Any) -> None:
+        """Append a row as it was, its times included: for rebuilding a damaged ledger."""
+        if table not in TABLES:
+            raise ValueError(f"no ledger table {table!r}")
+        self._insert(table, **values)
+
     # ---- reading -------------------------------------------------------------------------
     def runs(self, limit: int = 20) -> list[dict[str, Any]]:
         """Latest runs first, each with its result (outcome None while running or if killed)."""

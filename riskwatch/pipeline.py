@@ -20,11 +20,13 @@ from riskwatch.clock import now_iso, stamp
 from riskwatch.config import Config
 from riskwatch.cycle import CycleState
 from riskwatch.deployment import deploy_version, sync_production_folder
+from riskwatch.decisions import Decision
 from riskwatch.environment import EXIT_ENVIRONMENT, describe_environment_reason, environment_failure
-from riskwatch.events import Failed, RolledBack, RunStarted, StageEnded, StageStarted
+from riskwatch.events import Decided, Failed, RolledBack, RunStarted, StageEnded, StageStarted
 from riskwatch.executor import StageFailed, execute_stage
 from riskwatch.faults import kill_point
 from riskwatch.integrity import integrity_advice, production_problem
+from riskwatch.ledger_repair import ensure_healthy
 from riskwatch.newdata import atomic_write_text, detect_new_files
 from riskwatch.reconcile import reconcile
 from riskwatch.recorder import Echo, Recorder, read_pending
@@ -110,6 +112,9 @@ def _cycle(cfg: Config, force_retrain: bool, recorder: Recorder, stages: tuple[S
         return refuse_unverified_production(cfg, registry, recorder, problem)
     for recovered in repair(cfg, registry):
         recorder.say(f"recovered: {recovered}", level=30)
+    rebuilt = ensure_healthy(cfg.ledger_path, registry, cfg.runs_path)
+    if rebuilt is not None:
+        recorder.say(f"recovered: {rebuilt}", level=30)
     recorder.record(*reconcile(registry, recorder.ledger.deployments(50)
                                if cfg.ledger_path.exists() or registry.production() else []))
     pending = recorder.pending()
@@ -125,6 +130,8 @@ def _cycle(cfg: Config, force_retrain: bool, recorder: Recorder, stages: tuple[S
     recorder.record(RunStarted(run_id, tuple(f.name for f in new_files), production,
                                tuple(sorted({f.sha256 for f in new_files} | redo)),
                                pending.get("run_id") if pending else None))
+    if rebuilt is not None:  # said in this run's decisions, so the report and status show it too
+        recorder.record(Decided("ledger", Decision(True, (rebuilt,))))
     outcome, exit_code, failed_in = "failed", EXIT_STAGE_FAILED, "start"
     try:
         state.run_dir.mkdir(parents=True, exist_ok=True)
@@ -246,6 +253,9 @@ def rollback(cfg: Config, version: int | None = None, echo: Echo = print, confir
     with cycle_lock(cfg.lock_path):
         recorder = Recorder(cfg, echo)
         registry = recorder.registry
+        rebuilt = ensure_healthy(cfg.ledger_path, registry, cfg.runs_path)
+        if rebuilt is not None:
+            recorder.say(f"recovered: {rebuilt}", level=30)
         current = registry.production_version()
         if version is None:
             candidates = [d["version"] for d in recorder.ledger.deployments(1000)

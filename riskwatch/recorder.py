@@ -17,7 +17,7 @@ from riskwatch.alerts import Alerts
 from riskwatch.clock import now_iso
 from riskwatch.config import Config
 from riskwatch.environment import describe_environment_failure, describe_environment_reason, environment_failure
-from riskwatch.layout import RunFolder
+from riskwatch.layout import RUN_RECORD, RunFolder
 from riskwatch.ledger import Ledger
 from riskwatch.logs import get_logger, log
 from riskwatch.newdata import atomic_write_text
@@ -194,7 +194,7 @@ class Recorder:
         record.update(finished_at=now_iso(), outcome=outcome, exit_code=exit_code,
                       production_after=self.registry.production_version(), model_version=model_version)
         record["summary"] = summarize(record, self.registry)
-        writes = (("run.json", lambda: atomic_write_text(RunFolder(run_dir).record,
+        writes = ((RUN_RECORD, lambda: atomic_write_text(RunFolder(run_dir).record,
                                                          json.dumps(record, indent=1, default=str) + "\n")),
                   ("the ledger's result row", lambda: self.ledger.finish_run(
                       self.run_id, outcome, exit_code, record["summary"], record["production_after"])))

@@ -58,7 +58,7 @@ def test_scraps_become_state_and_events() -> None:
     s = state()
     summary = {"new_files": ["a.csv"], "quarantined": [], "n_rows": 9, "n_batch_rows": 4, "n_unlabelled_rows": 2,
                "n_label_rows": 0, "n_duplicates": 1}
-    assert ingested(s, {**summary, "other": 1}) == [Ingested(summary)]
+    assert ingested(s, {**summary, "other": 1}) == [Ingested({**summary, "quarantine": None})]
     assert trained(s, {"model_version": 2, "n_train_rows": 9}) == [Trained(2, 9)] and s.model_version == 2
     assert scored(s, {"metrics": METRICS, "champion_metrics": {"f1": 0.5}}) == [
         Scored(2, "challenger", "test", METRICS), Scored(1, "champion", "test", {"f1": 0.5})]

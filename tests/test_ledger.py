@@ -158,6 +158,7 @@ def fill(ledger: Ledger) -> None:
     ledger.record_decision("r1", "retrain", True, "why")
     ledger.record_score("r1", 1, "test", "d", {"f1": 0.5})
     ledger.record_deployment("r1", "deploy", 1, None, 0.5, "first")
+    ledger.record_quarantine("r1", "bad.csv", "rows", 2, "line 3: id missing", "/q/bad.rows.csv", "a" * 64)
 
 
 @pytest.mark.parametrize("table", TABLES)

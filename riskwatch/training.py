@@ -16,8 +16,8 @@ from riskwatch.config import Schema
 from riskwatch.drift.policy import DriftPolicy
 from riskwatch.drift.profile import build_profile
 from riskwatch.estimation import fit_calibrator
-from riskwatch.model import train_model
-from riskwatch.newdata import atomic_copy, atomic_write_text, file_sha256
+from riskwatch.model import TrainingError, train_model
+from riskwatch.newdata import atomic_copy, atomic_write_text, file_sha256, read_record
 from riskwatch.registry import Registry
 from riskwatch.tables import read_table
 
@@ -28,6 +28,9 @@ def train_and_register(finaldata_path: str, record_path: str, registry_path: str
     """Train on ``finaldata`` and store the model as a new registry version (with the hashes of the
     files it learnt from and the reference profile later drift checks compare with); also write the
     baseline's ``trainedmodel.pkl`` to ``output_model_path``."""
+    empty = nothing_to_train_on(finaldata_path, record_path)
+    if empty is not None:
+        raise TrainingError(empty)
     data = read_table(finaldata_path, schema)  # the schema's types, as at scoring time
     model = train_model(data, schema, estimator, params, scale_numeric)
     profile = build_profile(data, schema.numeric_features, schema.categorical_features,
@@ -50,6 +53,21 @@ def train_and_register(finaldata_path: str, record_path: str, registry_path: str
     atomic_copy(registry.check(version), out / layout.TRAINED_MODEL)
     atomic_write_text(out / layout.MODEL_VERSION, json.dumps({"version": version}) + "\n")
     return version, model, data
+
+
+def nothing_to_train_on(finaldata_path: str, record_path: str) -> str | None:
+    """None when ``finaldata`` holds labelled rows; else why there is nothing valid to train on,
+    naming what was quarantined and where."""
+    path = Path(finaldata_path)
+    if path.is_file():
+        with open(path, encoding="utf-8") as handle:
+            if handle.readline() and handle.readline().strip():
+                return None
+    refused = [e for e in read_record(record_path) if e.get("status") == "quarantined"]
+    where = sorted({str(Path(e["quarantined_as"]).parent) for e in refused if e.get("quarantined_as")})
+    return (f"nothing valid to train on: no labelled client rows were ingested into {path.name}"
+            + (f"; {len(refused)} file(s) were quarantined (see {', '.join(where)})" if refused else
+               "; the input folder holds no labelled file (features and the target)"))
 
 
 def files_in_finaldata(record_path: str) -> list[dict[str, Any]]:

@@ -117,3 +117,18 @@ def test_files_in_finaldata_lists_only_merged_files(tmp_path: Path) -> None:
 
 def test_files_in_finaldata_without_a_record(tmp_path: Path) -> None:
     assert files_in_finaldata(str(tmp_path / "absent.json")) == []
+
+
+def test_when_every_file_is_refused_training_says_there_is_nothing_valid(tmp_path: Path) -> None:
+    """Not a CSV parser's complaint about an empty file: what happened and where to look."""
+    inbox = tmp_path / "in"
+    write_rows(inbox / "wrong.csv", [["a", 1, 2]], header=["corporation", "lastmonth_activity", "something"])
+    result = ingest(inbox, tmp_path / "ingested", tmp_path / "quarantine", SCHEMA, "r1")
+    assert len(result.quarantined) == 1
+    with pytest.raises(TrainingError) as caught:
+        train_and_register(str(result.finaldata_path), str(result.record_path), str(tmp_path / "registry"),
+                           str(tmp_path / "models"), SCHEMA, ESTIMATOR, PARAMS, False, "r1")
+    message = str(caught.value)
+    assert message.startswith("nothing valid to train on") and "1 file(s) were quarantined" in message
+    assert str(tmp_path / "quarantine") in message and "header but no rows" not in message
+    assert Registry(tmp_path / "registry").versions() == []

@@ -234,3 +234,64 @@ def test_a_batch_of_only_unlabelled_clients_counts_them(tmp_path: Path) -> None:
     write_rows(layout["in"] / "new_clients.csv", [row[:-1] for row in GOOD3], header=COLUMNS[:-1])
     result = run(layout, run_id="r2")
     assert result.n_batch_rows == result.n_unlabelled_rows == len(GOOD3) and result.n_rows == len(GOOD1)
+
+
+# ---- row-level quarantine and text targets (issue 14, items 5 and 6) -------------------------
+
+def _mixed_file(folder: Path) -> Path:
+    """200 good rows and 3 bad ones: no id (line 4), a word for a number (line 51), two problems (line 102)."""
+    rows = [[f"c{i:03d}", i, 100 + i, 3, i % 2] for i in range(200)]
+    rows.insert(2, ["", 5, 6, 3, 0])
+    rows.insert(49, ["x049", "lots", 6, 3, 1])
+    rows.insert(100, ["x100", "many", 6, 3, "perhaps"])
+    return write_rows(folder / "mixed.csv", rows)
+
+
+def test_bad_rows_are_set_aside_with_line_numbers_and_every_reason(tmp_path: Path) -> None:
+    inbox = tmp_path / "in"
+    _mixed_file(inbox)
+    result = ingest(inbox, tmp_path / "out", tmp_path / "q", SCHEMA, run_id="r1")
+    assert result.quarantined == [] and result.n_rows == 200 and result.n_bad_rows == 3
+    (entry,) = result.quarantine_summary()
+    assert entry["scope"] == "rows" and entry["rows"] == 3 and "line 4" in entry["reason"]
+    aside = pd.read_csv(entry["path"], dtype=str, keep_default_na=False)
+    assert aside["line"].tolist() == ["4", "51", "102"]
+    assert "without 'corporation'" in aside["reasons"][0]
+    assert "'lastmonth_activity' must be numeric, got 'lots'" in aside["reasons"][1]
+    both = aside["reasons"][2]
+    assert "'lastmonth_activity' must be numeric, got 'many'" in both and "'exited' must be 0 or 1" in both
+    assert aside["corporation"].tolist() == ["", "x049", "x100"]   # the fields as the file spells them
+    final = pd.read_csv(tmp_path / "out" / "finaldata.csv")
+    assert len(final) == 200 and not final["corporation"].str.startswith("x").any()
+    assert (inbox / "mixed.csv").read_text().count("\n") == 204    # the raw file is untouched
+
+
+def test_refuse_file_puts_the_whole_file_back_in_quarantine(tmp_path: Path) -> None:
+    inbox = tmp_path / "in"
+    _mixed_file(inbox)
+    result = ingest(inbox, tmp_path / "out", tmp_path / "q", SCHEMA, run_id="r1", bad_rows="refuse_file")
+    (refused,) = result.quarantined
+    assert "3 bad row(s)" in refused["reason"] and "line 4" in refused["reason"]
+    assert result.n_rows == 0 and result.rows_set_aside == []
+
+
+@pytest.mark.parametrize("words, positive", [(("Yes", "No"), None), (("true", "false"), None),
+                                             (("churned", "stayed"), "churned")])
+def test_text_targets_are_read_as_0_and_1(tmp_path: Path, words, positive) -> None:
+    from dataclasses import replace
+
+    schema = replace(SCHEMA, positive_label=positive)
+    inbox = tmp_path / "in"
+    write_rows(inbox / "text.csv", [["a", 1, 2, 3, words[0]], ["b", 4, 5, 6, words[1]], ["c", 7, 8, 9, words[1]]])
+    result = ingest(inbox, tmp_path / "out", tmp_path / "q", schema, run_id="r1")
+    assert result.quarantined == [] and result.n_rows == 3
+    final = pd.read_csv(tmp_path / "out" / "finaldata.csv")
+    assert final.set_index("corporation")["exited"].to_dict() == {"a": 1, "b": 0, "c": 0}
+
+
+def test_text_targets_without_a_meaning_ask_for_positive_label(tmp_path: Path) -> None:
+    inbox = tmp_path / "in"
+    write_rows(inbox / "text.csv", [["a", 1, 2, 3, "churned"], ["b", 4, 5, 6, "stayed"]])
+    result = ingest(inbox, tmp_path / "out", tmp_path / "q", SCHEMA, run_id="r1")
+    (refused,) = result.quarantined
+    assert "schema.positive_label" in refused["reason"] and "'churned'" in refused["reason"]

@@ -28,6 +28,7 @@ from pydantic import BaseModel, Field
 
 from riskwatch.config import Config, Schema
 from riskwatch.records import RecordError, RecordErrorKind, frame_from_json, read_csv_bytes, validate_frame
+from riskwatch.integrity import production_problem
 from riskwatch.ledger import Ledger
 from riskwatch.registry import Registry, RegistryError
 from riskwatch.riskfile import (MAX_PER_PAGE, NO_RISK_LIST, LatestRiskList, RiskListError, UnknownBand, check_band,
@@ -66,6 +67,10 @@ class PredictionResponse(BaseModel):
 class Health(BaseModel):
     status: str
     model_version: Optional[int]
+
+
+class Unhealthy(Health):
+    reason: str
 
 
 DOCS_ASSETS = "/docs-assets"  # Swagger UI and ReDoc files, from the fastapi-offline package
@@ -302,16 +307,25 @@ def create_app(config: Config) -> FastAPI:
             raise ApiError(404, "no diagnostics yet: run a cycle (python runner.py run)")
         run, data = latest
         return {"run_id": run.run_id, **{k: data.get(k) for k in (
-            "model_version", "missing_values", "timings", "dependencies")},
+            "model_version", "missing_values", "timings", "dependencies", "quarantine")},
             "drift": _drift_summary(data.get("drift"))}
 
-    @app.get("/health", response_model=Health, tags=["service"], summary="Is the service up, which model")
-    def health() -> dict[str, Any]:
-        try:
-            version, _, _ = production.get()
-        except ApiError:
+    @app.get("/health", response_model=Health, tags=["service"], summary="Is the service up, which model",
+             responses={503: {"model": Unhealthy, "description": "the deployed model cannot be loaded"}})
+    def health() -> Any:
+        deployed = registry.production_version()
+        if deployed is None:
             return {"status": "no model deployed", "model_version": None}
-        return {"status": "ok", "model_version": version}
+        problem = production_problem(registry)
+        if problem is None:
+            try:
+                production.get()
+            except ApiError as exc:
+                problem = exc.detail
+        if problem is not None:  # deployed but unusable: unhealthy, with the reason, not "no model"
+            return JSONResponse({"status": "unhealthy", "model_version": deployed, "reason": problem},
+                                status_code=503)
+        return {"status": "ok", "model_version": deployed}
 
     @app.get("/model", tags=["model"], summary="The deployed model: version, when, scores, features")
     def model_info() -> dict[str, Any]:

@@ -21,7 +21,7 @@ from riskwatch.layout import RunFolder
 from riskwatch.ledger import Ledger
 from riskwatch.records import frame_from_records, read_csv_bytes, validate_frame
 from riskwatch.registry import Registry
-from riskwatch.reporting import describe_latest_estimate
+from riskwatch.reporting import describe_latest_estimate, describe_quarantine
 from riskwatch.riskfile import NO_RISK_LIST, RiskList, RiskListError, latest_risk_path, read_risk_list
 from riskwatch.runs import latest_diagnostics, run_record
 from riskwatch.serving import compile_scorer
@@ -104,7 +104,9 @@ def last_run_summary(state: DashboardState) -> str:
         return "No run recorded yet."
     lines = [f"**Last run** `{run['run_id']}` ({run['mode']}): **{run['outcome'] or 'unfinished'}**"]
     lines += [f"- **{d['name']}:** {d['reason']}" for d in state.decisions]
-    latest = Ledger(state.config.ledger_path).latest_estimate()
+    ledger = Ledger(state.config.ledger_path)
+    lines.append(f"- **{describe_quarantine(ledger.quarantine([run['run_id']]))}**")
+    latest = ledger.latest_estimate()
     if latest is not None:
         lines.append(f"\n**Performance before outcomes arrive:** {describe_latest_estimate(latest)}.")
     return "\n".join(lines)

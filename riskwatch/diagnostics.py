@@ -149,6 +149,7 @@ def run_diagnostics(finaldata_path: str | Path, test_data_path: str | Path, regi
         "summary_statistics": summary_statistics(data, schema.numeric_features),
         "missing_values": missing_values(data),
         "timings": stage_timings(ledger_path, run_id) if Path(ledger_path).exists() else None,
+        "quarantine": Ledger(ledger_path).quarantine([run_id]) if Path(ledger_path).exists() else [],
         "dependencies": dependency_check(index_url, dependency_timeout),
     }
     if version is not None:

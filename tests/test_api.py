@@ -398,3 +398,26 @@ def test_docs_render_offline_in_chromium(deployed: Path) -> None:
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_health_is_503_with_the_reason_when_the_deployed_model_is_tampered(deployed: Path, tmp_path: Path) -> None:
+    from riskwatch import layout
+
+    config = copy_project(deployed, tmp_path / "tampered")
+    cfg = load_config(config)
+    client = TestClient(create_app(cfg))
+    assert client.get("/health").json() == {"status": "ok", "model_version": 1}
+    artifact = Registry(cfg.registry_path).path(1) / layout.VERSION_ARTIFACT
+    data = bytearray(artifact.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    artifact.write_bytes(bytes(data))
+    fresh = TestClient(create_app(cfg))
+    health = fresh.get("/health")
+    assert health.status_code == 503 and health.json()["status"] == "unhealthy"
+    assert health.json()["model_version"] == 1 and "hash does not match" in health.json()["reason"]
+    assert fresh.post("/prediction", json=[RECORD]).status_code == 503  # still never unpickled
+
+
+def test_diagnostics_lists_what_the_run_quarantined(client: TestClient) -> None:
+    body = client.get("/diagnostics").json()
+    assert body["quarantine"] == []  # the bundled data is clean; the field is always there

@@ -179,6 +179,20 @@ def test_bad_file_is_quarantined_and_the_batch_goes_through(project: Path) -> No
     assert len(reasons) == 1 and "missing column" in reasons[0].read_text()
     assert bad.exists()  # raw input is never moved or deleted
     assert "quarantined: broken.csv" in result.stdout
+    # ... and it shows wherever a person looks: status, history, the report, /diagnostics, the dashboard
+    status = run_runner(project, "status").stdout
+    assert "quarantine: 1 file refused" in status, status
+    history = run_runner(project, "history").stdout
+    assert "broken.csv" in history and "dataset1.csv" in history
+    report = Path(record["report"]["html"]).read_text()
+    assert "broken.csv" in report and "missing column" in report
+    from fastapi.testclient import TestClient
+
+    from riskwatch.api import create_app
+    from riskwatch.dashboard import last_run_summary, load_state
+    diagnostics = TestClient(create_app(load_config(project))).get("/diagnostics").json()
+    assert [q["name"] for q in diagnostics["quarantine"]] == ["broken.csv"]
+    assert "quarantine: 1 file refused" in last_run_summary(load_state(project))
 
 
 def test_failing_stage_exits_nonzero_keeps_notebook_and_is_redone(project: Path) -> None:

@@ -407,10 +407,9 @@ def test_health_is_503_with_the_reason_when_the_deployed_model_is_tampered(deplo
     cfg = load_config(config)
     client = TestClient(create_app(cfg))
     assert client.get("/health").json() == {"status": "ok", "model_version": 1}
-    artifact = Registry(cfg.registry_path).path(1) / layout.VERSION_ARTIFACT
-    data = bytearray(artifact.read_bytes())
-    data[len(data) // 2] ^= 0xFF
-    artifact.write_bytes(bytes(data))
+    from unit_helpers import flip_a_byte
+
+    flip_a_byte(Registry(cfg.registry_path).path(1) / layout.VERSION_ARTIFACT)
     fresh = TestClient(create_app(cfg))
     health = fresh.get("/health")
     assert health.status_code == 503 and health.json()["status"] == "unhealthy"

@@ -91,10 +91,9 @@ def _tampered_model(root: Path) -> Path:
 
     config = make_project(root)
     version = train_and_deploy_in_process(load_config(config))
-    artifact = Registry(load_config(config).registry_path).path(version) / layout.VERSION_ARTIFACT
-    data = bytearray(artifact.read_bytes())
-    data[len(data) // 2] ^= 0xFF
-    artifact.write_bytes(bytes(data))
+    from unit_helpers import flip_a_byte
+
+    flip_a_byte(Registry(load_config(config).registry_path).path(version) / layout.VERSION_ARTIFACT)
     return config
 
 

@@ -15,23 +15,12 @@ from riskwatch.deployment import deploy_version
 from riskwatch.inprocess import train_and_deploy_in_process
 from riskwatch.integrity import integrity_advice, production_problem, verified_versions
 from riskwatch.registry import Registry
-from unit_helpers import clients, fit
-
-
-def flip_a_byte(path: Path) -> None:
-    data = bytearray(path.read_bytes())
-    data[len(data) // 2] ^= 0xFF
-    path.write_bytes(bytes(data))
+from unit_helpers import flip_a_byte, three_versions
 
 
 @pytest.fixture
 def registry(tmp_path: Path) -> Registry:
-    registry = Registry(tmp_path / "registry")
-    for seed in (41, 42, 43):
-        data = clients(150, seed=seed)
-        registry.register(fit(data), data, {"training_files": []})
-    registry.write_metrics(1, {"f1": 0.61})
-    registry.write_metrics(2, {"f1": 0.70})  # v3 is never scored
+    registry = three_versions(tmp_path / "registry")  # v3 is never scored
     deploy_version(registry, 2, tmp_path / "prod", "run-2")
     return registry
 

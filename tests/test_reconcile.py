@@ -14,18 +14,13 @@ from riskwatch.events import Abandoned, Deployed, RolledBack
 from riskwatch.ledger import Ledger
 from riskwatch.reconcile import inconsistencies, reconcile
 from riskwatch.registry import Registry
-from unit_helpers import clients, fit
+from unit_helpers import three_versions
 
 
 @pytest.fixture
 def registry(tmp_path: Path) -> Registry:
     """v1 deployed and recorded; v2 scored; v3 trained and never scored."""
-    registry = Registry(tmp_path / "registry")
-    for seed in (41, 42, 43):
-        data = clients(150, seed=seed)
-        registry.register(fit(data), data, {"training_files": []})
-    registry.write_metrics(1, {"f1": 0.61})
-    registry.write_metrics(2, {"f1": 0.70})
+    registry = three_versions(tmp_path / "registry")
     registry.set_status(1, "accepted", "passed")
     deploy_version(registry, 1, tmp_path / "prod", "run-1")
     return registry

@@ -94,3 +94,24 @@ def expected_retrain(data, score, rule) -> bool:
     yes = {"data": data is True, "score": score is True}
     return {"either": yes["data"] or yes["score"], "both": yes["data"] and yes["score"],
             "data": yes["data"], "score": yes["score"]}[rule]
+
+
+def three_versions(root: Path):
+    """A registry at ``root`` with v1 (test F1 0.61) and v2 (0.70) scored and v3 never scored;
+    nothing deployed yet."""
+    from riskwatch.registry import Registry
+
+    registry = Registry(root)
+    for seed in (41, 42, 43):
+        data = clients(150, seed=seed)
+        registry.register(fit(data), data, {"training_files": []})
+    registry.write_metrics(1, {"f1": 0.61})
+    registry.write_metrics(2, {"f1": 0.70})
+    return registry
+
+
+def flip_a_byte(path: Path) -> None:
+    """Tamper with a file: one byte in its middle inverted."""
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))

@@ -233,3 +233,24 @@ def test_rollback_to_a_lower_score_with_yes_says_from_and_to(two_deployed_and_a_
     assert _production(two_deployed_and_a_candidate) == 1
     assert main(["--config", config, "rollback", "v2"]) == 0  # a higher score needs no --yes
     assert "→ v2" in capsys.readouterr().out and _production(two_deployed_and_a_candidate) == 2
+
+
+def test_history_marks_quarantined_files_and_status_counts_them(tmp_path: Path) -> None:
+    """Refused files and files that lost bad rows are not listed as plain new files (issue 14, item 5)."""
+    from types import SimpleNamespace
+
+    from riskwatch.cli import history_text
+    from riskwatch.ledger import Ledger
+    from riskwatch.reporting import describe_quarantine
+
+    ledger = Ledger(tmp_path / "ledger.sqlite")
+    ledger.start_run("r1", "practice", "c", ["good.csv", "broken.csv", "mixed.csv"])
+    ledger.record_quarantine("r1", "broken.csv", "file", None, "the file is empty", str(tmp_path / "q/broken.csv"))
+    ledger.record_quarantine("r1", "mixed.csv", "rows", 3, "3 bad row(s)", str(tmp_path / "q/mixed.rows.csv"))
+    ledger.finish_run("r1", "deployed", 0, "s", 1)
+    history = history_text(SimpleNamespace(ledger_path=ledger.path))
+    assert "new files: good.csv, broken.csv [quarantined: file refused], mixed.csv [3 bad row(s) quarantined]" \
+        in history
+    line = describe_quarantine(ledger.quarantine(["r1"]))
+    assert line.startswith("quarantine: 1 file refused (broken.csv), 3 bad rows set aside (3 of mixed.csv) "
+                           "in the last run") and str(tmp_path / "q") in line

@@ -219,6 +219,11 @@ BAD = {
         lambda raw: raw.update(mode="production", modes={"production": {"schema": {}}}),
         "modes.production.schema"),
     "modes not objects": (_set({"practice": "x"}, "modes"), "modes"),
+    "unknown bad_rows choice": (_set("drop", "ingestion", "bad_rows"), "ingestion.bad_rows"),
+    "unknown ingestion key": (_set(1, "ingestion", "max_bad"), "ingestion.max_bad"),
+    "ingestion not an object": (_set([], "ingestion"), "ingestion"),
+    "empty positive_label": (_set(" ", "schema", "positive_label"), "schema.positive_label"),
+    "positive_label not text": (_set(1, "schema", "positive_label"), "schema.positive_label"),
 }
 
 
@@ -343,3 +348,13 @@ def test_configured_numeric_method_overrides_auto_for_a_large_reference(tmp_path
     assert report.method_family == "tests" and report.feature("x").method == "ks"
     assert report.feature("x").p_value == pytest.approx(stats.ks_2samp(ref["x"], cur["x"]).pvalue)
     assert data_drift(ref, cur, ["x"], []).feature("x").method == "wasserstein_norm"  # auto
+
+
+def test_ingestion_and_positive_label_defaults_and_values(tmp_path: Path) -> None:
+    cfg = load_config(REPO_CONFIG)
+    assert cfg.ingestion["bad_rows"] == "quarantine" and cfg.schema.positive_label is None
+    raw = copy.deepcopy(repo_raw())
+    raw["ingestion"] = {"bad_rows": "refuse_file"}
+    raw["schema"]["positive_label"] = " Churned "
+    cfg = load_config(write(tmp_path, raw))
+    assert cfg.ingestion["bad_rows"] == "refuse_file" and cfg.schema.positive_label == "Churned"

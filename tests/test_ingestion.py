@@ -295,3 +295,35 @@ def test_text_targets_without_a_meaning_ask_for_positive_label(tmp_path: Path) -
     result = ingest(inbox, tmp_path / "out", tmp_path / "q", SCHEMA, run_id="r1")
     (refused,) = result.quarantined
     assert "schema.positive_label" in refused["reason"] and "'churned'" in refused["reason"]
+
+
+def test_good_rows_of_a_damaged_bundled_file_ingest_byte_for_byte_as_the_clean_file(tmp_path: Path) -> None:
+    """Setting bad rows aside leaves the good ones typed as if the bad ones were never there: the
+    bundled file with three bad lines inserted gives the same finaldata.csv bytes as the file itself."""
+    from unit_helpers import REPO
+
+    source = REPO / "data" / "practicedata" / "dataset1.csv"
+    clean = ingest(source.parent, tmp_path / "clean", tmp_path / "q1", SCHEMA, run_id="r1")
+    lines = source.read_text().splitlines(keepends=True)
+    lines[5:5] = ["zz01,12,lots,3,0\n"]
+    lines[900:900] = [",1,2,3,1\n", "zz02,1,2,3,maybe\n"]
+    inbox = tmp_path / "in"
+    inbox.mkdir()
+    for other in source.parent.glob("*.csv"):
+        (inbox / other.name).write_bytes(other.read_bytes())
+    (inbox / "dataset1.csv").write_text("".join(lines))
+    damaged = ingest(inbox, tmp_path / "damaged", tmp_path / "q2", SCHEMA, run_id="r1")
+    assert damaged.n_bad_rows == 3 and damaged.quarantined == []
+    assert (tmp_path / "damaged" / "finaldata.csv").read_bytes() == clean.finaldata_path.read_bytes()
+    aside = pd.read_csv(damaged.rows_set_aside[0]["bad_rows_as"], dtype=str, keep_default_na=False)
+    assert aside["line"].tolist() == ["6", "901", "902"]
+
+
+def test_a_known_file_with_bad_rows_is_not_set_aside_again(tmp_path: Path) -> None:
+    inbox = tmp_path / "in"
+    _mixed_file(inbox)
+    ingest(inbox, tmp_path / "out", tmp_path / "q", SCHEMA, run_id="r1")
+    before = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "q").iterdir()}
+    again = ingest(inbox, tmp_path / "out", tmp_path / "q", SCHEMA, run_id="r2")
+    assert again.rows_set_aside == [] and again.quarantine_summary() == [] and again.n_rows == 200
+    assert {p.name: p.stat().st_mtime_ns for p in (tmp_path / "q").iterdir()} == before

@@ -200,3 +200,23 @@ def test_estimates_sit_beside_the_outcomes_that_arrive_later(tmp_path) -> None:
     assert (oldest["run_id"], oldest["estimated_f1"], oldest["interval"], oldest["realised_f1"], oldest["n_realised"]) \
         == ("r1", 0.6, [0.55, 0.65], 0.62, 480)
     assert ledger.production_scores("production", 2) == [0.62]  # estimates never count as scores
+
+
+def test_a_version_1_ledger_stays_readable_and_gains_the_quarantine_table(tmp_path) -> None:
+    """A ledger written before the quarantine table existed keeps its rows and learns the new table."""
+    from riskwatch.ledger import SCHEMA
+
+    path = tmp_path / "ledger.sqlite"
+    old_schema = SCHEMA.split("CREATE TABLE IF NOT EXISTS quarantine")[0]
+    with closing(sqlite3.connect(path)) as db, db:
+        db.executescript(old_schema)
+        db.execute("INSERT INTO runs (run_id, started_at, mode, config, new_files) "
+                   "VALUES ('old', 't', 'practice', 'c', '[\"a.csv\"]')")
+        db.execute("PRAGMA user_version = 1")
+    ledger = Ledger(path)
+    assert [r["run_id"] for r in ledger.runs()] == ["old"]
+    assert ledger.quarantine(["old"]) == []
+    ledger.record_quarantine("new", "bad.csv", "file", None, "the file is empty", "/q/bad.csv")
+    assert [r["name"] for r in ledger.quarantine(["new"])] == ["bad.csv"]
+    with closing(raw(ledger)) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] >= 2

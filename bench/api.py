@@ -1,12 +1,13 @@
 """API benchmark on loopback: latency and throughput of single-record predictions at 1, 16 and 64
-concurrent clients, and the time to score a 1,000,000-row CSV upload.
+concurrent clients, and the time to score a 1,000,000-row CSV upload; then ``bench/api_memory.py``
+(the server's RSS after five concurrent 60 MB uploads) unless ``--no-memory``.
 
 Runs the real server (``runner.py serve``) in its own process on a free 127.0.0.1 port, against a
 throw-away project whose model is trained on the bundled sample data. Bounded: each load level
 runs for ``--seconds`` (default 5). Baseline in the same run: the baseline's request form, a JSON
 body naming a data file that the server reads for every request.
 
-    .venv/bin/python bench/api.py [--seconds 5] [--rows 1000000]
+    .venv/bin/python bench/api.py [--seconds 5] [--rows 1000000] [--no-memory]
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import http.client
 import json
 import shutil
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -104,26 +104,33 @@ def upload_time(port: int, rows: int) -> tuple[float, int]:
     return elapsed, len(body)
 
 
+def start_server(config: Path) -> tuple[subprocess.Popen, int]:
+    """``runner.py serve`` for ``config`` on a free 127.0.0.1 port, once its port accepts connections."""
+    port = free_port()
+    server = subprocess.Popen([sys.executable, str(REPO / "runner.py"), "--config", str(config), "serve",
+                               "--port", str(port)], stdout=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return server, port
+        except OSError:
+            if time.monotonic() > deadline or server.poll() is not None:
+                server.kill()
+                raise RuntimeError("the server did not start") from None
+            time.sleep(0.1)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--no-memory", action="store_true", help="skip bench/api_memory.py")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="riskwatch-bench-api-") as tmp:
         config = prepare_project(Path(tmp))
-        port = free_port()
-        server = subprocess.Popen([sys.executable, str(REPO / "runner.py"), "--config", str(config), "serve",
-                                   "--port", str(port)], stdout=subprocess.DEVNULL)
+        server, port = start_server(config)
         try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                    break
-                except OSError:
-                    if time.monotonic() > deadline:
-                        raise
-                    time.sleep(0.1)
             load(port, 4, 1.0, RECORD)  # warm-up: model loaded, code paths hot
             baseline_body = json.dumps({"data_path": "testdata.csv"}).encode()
             rows = []
@@ -148,6 +155,9 @@ def main() -> None:
           f">= {TARGETS['rps_64']:.0f} req/s: {'met' if rps >= TARGETS['rps_64'] else 'NOT met'}; "
           f"upload <= {TARGETS['upload_s']} s: {'met' if seconds <= TARGETS['upload_s'] else 'NOT met'} "
           "(the load generator shares the 2 cores with the server)")
+    if not args.no_memory:  # the server's memory after large uploads, in a fresh server (make bench runs this file)
+        print(flush=True)
+        subprocess.run([sys.executable, str(REPO / "bench" / "api_memory.py")], check=True)
 
 
 if __name__ == "__main__":

@@ -9,25 +9,31 @@ fails in between. Only registry artifacts whose SHA-256 matches their metadata a
 With a token in force (:func:`riskwatch.server_policy.access_token`) every route but ``/health``
 and the documentation answers 401 unless the request carries ``Authorization: Bearer <token>``.
 The documentation pages load Swagger UI and ReDoc from files served here, never from a CDN.
+Request bodies are bounded (:mod:`riskwatch.uploads`, :mod:`riskwatch.request_limits`): a hostile one is a 4xx.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
+import itertools
 import json
 import threading
+from collections.abc import Iterator
 from typing import Any, Optional
 
 import pandas as pd
 from fastapi import FastAPI, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from starlette.background import BackgroundTask
 from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, Field
 
 from riskwatch.config import Config, Schema
-from riskwatch.records import RecordError, RecordErrorKind, frame_from_json, read_csv_bytes, validate_frame
+from riskwatch.records import RecordError, RecordErrorKind, frame_from_json, read_csv_file, validate_frame
+from riskwatch.request_limits import MAX_JSON_BYTES
 from riskwatch.integrity import production_problem
 from riskwatch.ledger import Ledger
 from riskwatch.registry import Registry, RegistryError
@@ -36,8 +42,14 @@ from riskwatch.riskfile import (MAX_PER_PAGE, NO_RISK_LIST, LatestRiskList, Risk
 from riskwatch.runs import latest_diagnostics
 from riskwatch.server_policy import TOKEN_KEY, TOKEN_VARIABLE, access_token
 from riskwatch.serving import compile_scorer
+from riskwatch.uploads import (LARGE_REQUEST_BYTES, SPOOL_IN_MEMORY, BodyRefused, check_declared_size, is_blank,
+                               map_large_blocks, read_body, release_memory, spool_body, spool_multipart_file)
 
 BIG_BATCH = 20_000  # rows above which scoring leaves the event loop for a worker thread
+LARGE_PARSES_AT_ONCE = 2  # CSV uploads over 1 MiB parsed at the same time: bounds the peak memory
+STREAMED_ROWS = 50_000  # predictions per piece of a streamed response (a large one is never one string)
+JSON_TYPES = frozenset({"application/json", ""})
+CSV_TYPES = frozenset({"text/csv", "application/csv", "text/plain"})
 
 # The one place records' problems become HTTP statuses.
 RECORD_ERROR_STATUS = {RecordErrorKind.MALFORMED: 400, RecordErrorKind.INVALID: 422,
@@ -154,8 +166,9 @@ class ProductionModel:
         self._current, self._signature = (version, model, scorer), signature
 
 
-def _predict(scorer: Any, frame: pd.DataFrame, schema: Schema, version: int) -> bytes:
-    """The response body: per client id, predicted class (probability > 0.5) and probability."""
+def _predict(scorer: Any, frame: pd.DataFrame, schema: Schema, version: int) -> bytes | Iterator[bytes]:
+    """The response body: per client id, predicted class (probability > 0.5) and probability; in
+    pieces of :data:`STREAMED_ROWS` predictions for a large frame."""
     probability = scorer(frame)
     ids = frame[schema.id_column]
     if len(frame) <= 1000:
@@ -164,10 +177,19 @@ def _predict(scorer: Any, frame: pd.DataFrame, schema: Schema, version: int) -> 
         return json.dumps({"model_version": version, "n": len(predictions),
                            "predictions": predictions}).encode()
     # Large uploads: pandas writes the JSON in C, far faster than a list of dicts.
-    table = pd.DataFrame({"id": ids.to_numpy(), "predicted": (probability > 0.5).astype("int8"),
+    table = pd.DataFrame({"id": ids.array, "predicted": (probability > 0.5).astype("int8"),
                           "probability": probability})
-    body = table.to_json(orient="records", double_precision=15)
-    return f'{{"model_version": {version}, "n": {len(table)}, "predictions": {body}}}'.encode()
+    head = f'{{"model_version": {version}, "n": {len(table)}, "predictions": ['.encode()
+    if len(table) <= STREAMED_ROWS:
+        return head + table.to_json(orient="records", double_precision=15)[1:].encode() + b"}"
+    return itertools.chain([head], _pieces(table), [b"]}"])
+
+
+def _pieces(table: pd.DataFrame) -> Iterator[bytes]:
+    """The records of ``table`` as JSON, ``STREAMED_ROWS`` at a time, written as they are sent."""
+    for start in range(0, len(table), STREAMED_ROWS):
+        piece = table.iloc[start:start + STREAMED_ROWS].to_json(orient="records", double_precision=15)
+        yield (b"," if start else b"") + piece[1:-1].encode()
 
 
 def create_app(config: Config) -> FastAPI:
@@ -182,6 +204,8 @@ def create_app(config: Config) -> FastAPI:
     stats_cache: dict[str, Any] = {}
     latest_risk = LatestRiskList(config)
     bands = list(config.risk["bands"])
+    map_large_blocks()  # so that memory returns to the system after large uploads
+    large_parses = asyncio.Semaphore(LARGE_PARSES_AT_ONCE)
 
     app = FastAPIOffline(title="riskwatch", version="0.1.0", static_url=DOCS_ASSETS,
                          description="Attrition risk of corporate clients from the deployed model, "
@@ -193,6 +217,10 @@ def create_app(config: Config) -> FastAPI:
 
     @app.exception_handler(ApiError)
     async def api_error(_: Request, exc: ApiError) -> JSONResponse:
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status)
+
+    @app.exception_handler(BodyRefused)
+    async def body_refused(_: Request, exc: BodyRefused) -> JSONResponse:
         return JSONResponse({"detail": exc.detail}, status_code=exc.status)
 
     @app.exception_handler(RecordError)
@@ -231,29 +259,42 @@ def create_app(config: Config) -> FastAPI:
               responses={413: {"description": "upload too large"}, 415: {"description": "unsupported type"},
                          422: {"description": "bad records"}, 403: {"description": "path outside data"}})
     async def prediction(request: Request) -> Response:
-        declared = request.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > limit:
-            raise ApiError(413, f"upload of {declared} bytes exceeds the limit of {limit} bytes")
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if content_type == "multipart/form-data":
-            frame = validate_frame(read_csv_bytes(await _multipart_file(request, limit)), schema)
-        else:
-            body = await _read_limited(request, limit)
+        if content_type in JSON_TYPES:
+            hint = " for JSON: send large batches as CSV" if limit > MAX_JSON_BYTES else ""
+            check_declared_size(request, min(limit, MAX_JSON_BYTES), hint)
+            body = await read_body(request, min(limit, MAX_JSON_BYTES), hint)
             if not body.strip():
                 raise ApiError(400, "empty request body: send JSON records, a CSV, or {\"data_path\": ...}")
-            if content_type in ("application/json", ""):
-                frame = frame_from_json(body, schema, data_roots, config.root)
-            elif content_type in ("text/csv", "application/csv", "text/plain"):
-                frame = validate_frame(read_csv_bytes(body), schema)
-            else:
-                raise ApiError(415, f"unsupported content type {content_type!r}: use application/json, "
-                                    "text/csv or multipart/form-data")
+            frame, size = frame_from_json(body, schema, data_roots, config.root), len(body)
+            del body
+        elif content_type in CSV_TYPES or content_type == "multipart/form-data":
+            check_declared_size(request, limit)
+            multipart = content_type == "multipart/form-data"
+            with await (spool_multipart_file if multipart else spool_body)(request, limit) as upload:
+                if is_blank(upload):
+                    raise ApiError(400, "the uploaded file is empty" if multipart else "empty request body: "
+                                   "send JSON records, a CSV, or {\"data_path\": ...}")
+                size = upload.seek(0, 2)
+                if size > SPOOL_IN_MEMORY:  # parsing takes a while: not on the event loop, few at once
+                    async with large_parses:
+                        frame = await run_in_threadpool(_read_upload, upload, schema)
+                else:
+                    frame = _read_upload(upload, schema)
+        else:
+            raise ApiError(415, f"unsupported content type {content_type[:80]!r}: use application/json, "
+                                "text/csv or multipart/form-data")
         version, _, scorer = production.get()
         if len(frame) > BIG_BATCH:
             body = await run_in_threadpool(_predict, scorer, frame, schema, version)
         else:
             body = _predict(scorer, frame, schema, version)
-        return Response(body, media_type="application/json")
+        del frame
+        # After a large request, hand the memory it freed back to the system (once the body is sent).
+        after = BackgroundTask(release_memory) if size > LARGE_REQUEST_BYTES else None
+        if not isinstance(body, bytes):
+            return StreamingResponse(body, media_type="application/json", background=after)
+        return Response(body, media_type="application/json", background=after)
 
     @app.get("/scoring", tags=["model"], summary="Metrics of the deployed model on the test data")
     def scoring() -> dict[str, Any]:
@@ -342,30 +383,8 @@ def create_app(config: Config) -> FastAPI:
     return app
 
 
-async def _read_limited(request: Request, limit: int) -> bytes:
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise ApiError(413, f"upload exceeds the limit of {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-async def _multipart_file(request: Request, limit: int) -> bytes:
-    try:
-        form = await request.form(max_part_size=limit)
-    except Exception as exc:  # malformed multipart of any kind is the client's mistake
-        raise ApiError(400, f"malformed multipart upload: {exc}") from None
-    upload = form.get("file")
-    if upload is None or isinstance(upload, str):
-        raise ApiError(422, "multipart upload needs a CSV file in the field 'file'")
-    body = await upload.read()
-    if len(body) > limit:
-        raise ApiError(413, f"upload exceeds the limit of {limit} bytes")
-    if not body.strip():
-        raise ApiError(400, "the uploaded file is empty")
-    return body
+def _read_upload(upload: Any, schema: Schema) -> pd.DataFrame:
+    return validate_frame(read_csv_file(upload), schema)
 
 
 def _drift_summary(drift: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,7 @@ import pytest
 
 from riskwatch.config import Schema
 from riskwatch.records import (RecordError, RecordErrorKind, frame_from_json, frame_from_records,
-                               read_csv_bytes, read_data_file, validate_frame)
+                               read_csv_bytes, read_csv_file, read_data_file, validate_frame)
 
 SCHEMA = Schema("corporation", ("lastmonth_activity", "number_of_employees"), ("sector",), "exited")
 RECORD = {"corporation": "abcd", "lastmonth_activity": 12, "number_of_employees": 3.5, "sector": "retail"}
@@ -146,8 +147,81 @@ def test_data_path_relative_to_the_project_folder_is_read(data_root: Path) -> No
 
 @pytest.mark.parametrize("name, kind", [("nothing.csv", RecordErrorKind.NO_SUCH_FILE),
                                         ("../secret.csv", RecordErrorKind.OUTSIDE_DATA),
-                                        ("x" * 5000 + ".csv", RecordErrorKind.NO_SUCH_FILE)])
+                                        ("x" * 1000 + ".csv", RecordErrorKind.NO_SUCH_FILE)])  # ENAMETOOLONG
 def test_refusals_name_the_allowed_folders(data_root: Path, name: str, kind: RecordErrorKind) -> None:
     with pytest.raises(RecordError) as caught:
         read_data_file(name, [data_root], data_root.parent)
     assert caught.value.kind is kind and "(data)" in str(caught.value)
+
+
+# Issue 15, "hostile requests": every one of these was a 500 (or a silent 200) before.
+def test_deep_nesting_is_invalid_not_a_recursion_error() -> None:
+    with pytest.raises(RecordError, match="nested 100000 levels deep; at most 32 are accepted") as caught:
+        frame_from_json(b"[" * 100_000 + b"]" * 100_000, SCHEMA, [])
+    assert caught.value.kind is RecordErrorKind.INVALID
+
+
+@pytest.mark.parametrize("literal", ["1" + "0" * 400, "9" * 5000, "-" + "1" * 41, "0." + "5" * 60])
+def test_an_over_long_number_names_its_column(literal: str) -> None:
+    body = json.dumps([RECORD])[:-2].encode() + b', "lastmonth_activity": ' + literal.encode() + b"}]"
+    with pytest.raises(RecordError) as caught:  # OverflowError / ValueError (4,300 digits) before
+        frame_from_json(body, SCHEMA, [])
+    assert caught.value.kind is RecordErrorKind.INVALID
+    assert f"column 'lastmonth_activity' holds a number literal of {len(literal)} characters" in str(caught.value)
+
+
+def test_a_huge_python_int_is_not_finite_rather_than_an_overflow() -> None:
+    with pytest.raises(RecordError, match="'lastmonth_activity' must hold finite numbers"):
+        frame_from_records([{**RECORD, "lastmonth_activity": 10 ** 400}], SCHEMA)
+
+
+@pytest.mark.parametrize("field, value, words", [
+    ("corporation", {"a": [1]}, "column 'corporation' must hold text or numbers; got dict"),
+    ("corporation", None, "column 'corporation' must hold text or numbers; got NoneType"),
+    ("sector", ["retail"], "column 'sector' must hold text or numbers; got list"),
+])
+def test_ids_and_categories_must_be_text_or_numbers(field: str, value, words: str) -> None:
+    with pytest.raises(RecordError, match=re.escape(words)):
+        frame_from_records([{**RECORD, field: value}], SCHEMA)
+
+
+@pytest.mark.parametrize("field", ["corporation", "sector"])
+def test_a_lone_surrogate_is_invalid_text(field: str) -> None:
+    body = json.dumps([{**RECORD, field: "a\ud800"}]).encode()  # JSON escapes it as \ud800
+    with pytest.raises(RecordError, match=f"column '{field}' holds text that is not valid Unicode"):
+        frame_from_json(body, SCHEMA, [])
+
+
+def test_an_over_long_data_path_is_invalid(data_root: Path) -> None:
+    with pytest.raises(RecordError, match="data_path has 5,000 characters; at most 1,024") as caught:
+        frame_from_json(json.dumps({"data_path": "a/" * 2500}).encode(), SCHEMA, [data_root])
+    assert caught.value.kind is RecordErrorKind.INVALID
+
+
+@pytest.mark.parametrize("body, words", [
+    (CSV.replace(b"retail", "détail".encode("latin-1")), "not a readable CSV: not UTF-8 text (byte 0xe9 at offset 71); save it as UTF-8"),
+    (CSV.decode().encode("utf-16"), "not UTF-8 text (byte 0xff at offset 0)"),
+    (CSV[:-1] + b"\xc3", "not UTF-8 text (byte 0xc3 at offset"),  # cut inside a character
+    (b",".join(b"c%d" % i for i in range(5000)) + b"\n1\n", "the CSV header has 5,000 columns"),
+    (b"corporation," + b"x" * 3_000_000, "the CSV header line is longer than 1,048,576 bytes"),
+])
+def test_csv_that_is_not_utf8_or_too_wide_is_invalid(tmp_path: Path, body: bytes, words: str) -> None:
+    with pytest.raises(RecordError, match=re.escape(words)) as caught:
+        read_csv_bytes(body)
+    assert caught.value.kind is RecordErrorKind.INVALID
+    path = tmp_path / "upload.csv"
+    path.write_bytes(body)
+    with open(path, "rb") as handle, pytest.raises(RecordError, match=re.escape(words)):
+        read_csv_file(handle)
+
+
+def test_csv_file_with_a_bom_reads_like_bytes(tmp_path: Path) -> None:
+    path = tmp_path / "upload.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + CSV)
+    with open(path, "rb") as handle:
+        from_file = validate_frame(read_csv_file(handle), SCHEMA)
+    pd.testing.assert_frame_equal(from_file, validate_frame(read_csv_bytes(CSV), SCHEMA))
+    with open(path, "rb") as handle:  # ragged rows: the C parser's explanation, from the file too
+        path.write_bytes(CSV + b"a,1,2,x,extra,more\n")
+        with pytest.raises(RecordError, match="not a readable CSV"):
+            read_csv_file(handle)

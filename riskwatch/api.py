@@ -34,7 +34,6 @@ from pydantic import BaseModel, Field
 from riskwatch.config import Config, Schema
 from riskwatch.records import RecordError, RecordErrorKind, frame_from_json, read_csv_file, validate_frame
 from riskwatch.request_limits import MAX_JSON_BYTES
-from riskwatch.integrity import production_problem
 from riskwatch.ledger import Ledger
 from riskwatch.registry import Registry, RegistryError
 from riskwatch.riskfile import (MAX_PER_PAGE, NO_RISK_LIST, LatestRiskList, RiskListError, UnknownBand, check_band,
@@ -357,14 +356,10 @@ def create_app(config: Config) -> FastAPI:
         deployed = registry.production_version()
         if deployed is None:
             return {"status": "no model deployed", "model_version": None}
-        problem = production_problem(registry)
-        if problem is None:
-            try:
-                production.get()
-            except ApiError as exc:
-                problem = exc.detail
-        if problem is not None:  # deployed but unusable: unhealthy, with the reason, not "no model"
-            return JSONResponse({"status": "unhealthy", "model_version": deployed, "reason": problem},
+        try:  # loads (hash-checked) only when production changed: no hashing per request
+            production.get()
+        except ApiError as exc:  # deployed but unusable: unhealthy, with the reason, not "no model"
+            return JSONResponse({"status": "unhealthy", "model_version": deployed, "reason": exc.detail},
                                 status_code=503)
         return {"status": "ok", "model_version": deployed}
 

@@ -181,7 +181,7 @@ def run_command(args: argparse.Namespace) -> int:
     except BrokenPipeError:
         raise  # not a configuration error: main ends quietly
     except (ValueError, LookupError, OSError, RegistryError) as exc:
-        from riskwatch.cli_errors import environment_failure
+        from riskwatch.environment import environment_failure
 
         if environment_failure(exc):
             raise  # not the user's input: main says so with its own exit code

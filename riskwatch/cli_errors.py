@@ -16,7 +16,6 @@ from pathlib import Path
 from riskwatch.environment import EXIT_ENVIRONMENT, describe_environment_failure, environment_failure
 
 EXIT_UNEXPECTED = 6      # a bug or a damaged file: the traceback is in the log
-__all__ = ["EXIT_ENVIRONMENT", "EXIT_UNEXPECTED", "environment_failure", "report_unexpected"]
 
 
 def report_unexpected(command: str, exc: BaseException, log_path: Path | None) -> tuple[str, int]:

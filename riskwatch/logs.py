@@ -31,9 +31,10 @@ class _KeepingHandler(RotatingFileHandler):
         super().__init__(log_path, delay=True, **kwargs)
         digest = hashlib.sha1(str(log_path).encode()).hexdigest()[:12]
         self.stash = Path(tempfile.gettempdir()) / f"riskwatch-log-{digest}.pending"
+        self.stashed = self.stash.exists()  # looked at once, then known: no stat per line
 
     def emit(self, record: logging.LogRecord) -> None:
-        if self.stash.exists():
+        if self.stashed:
             self._write_back_stash()
         super().emit(record)
 
@@ -44,6 +45,7 @@ class _KeepingHandler(RotatingFileHandler):
             with open(self.baseFilename, "a", encoding="utf-8") as handle:
                 handle.write(kept)
             self.stash.unlink()
+            self.stashed = False
         except OSError:
             pass  # still refused: the lines stay in the stash
 
@@ -51,6 +53,7 @@ class _KeepingHandler(RotatingFileHandler):
         try:
             with open(self.stash, "a", encoding="utf-8") as handle:
                 handle.write(self.format(record) + "\n")
+            self.stashed = True
         except Exception:
             pass  # nowhere to write: the console line (if any) is all there is
 

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO, closed_port, make_project, run_runner
-from riskwatch.cli_errors import (EXIT_ENVIRONMENT, EXIT_UNEXPECTED, environment_failure, report_unexpected)
+from riskwatch.cli_errors import EXIT_UNEXPECTED, report_unexpected
+from riskwatch.environment import EXIT_ENVIRONMENT, environment_failure
 from riskwatch.config import load_config
 from riskwatch.inprocess import train_and_deploy_in_process
 

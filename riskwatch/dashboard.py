@@ -139,6 +139,11 @@ def top_at_risk(state: DashboardState, band: str = "") -> pd.DataFrame:
                          "band": top["risk_band"].to_numpy()}, index=range(1, len(top) + 1))
 
 
+def top_at_risk_html(state: DashboardState, band: str = "") -> str:
+    """The clients-at-risk panel as HTML: the top clients (of one band, if given) and the download link."""
+    return top_at_risk(state, band).to_html(classes="risk-table") + risk_download(state, band)
+
+
 def risk_download(state: DashboardState, band: str = "") -> str:
     """A link to the whole list (or one band of it) as CSV, as the cycle wrote it."""
     table = state.risk.clients(band)

@@ -16,6 +16,7 @@ from typing import Any, Mapping
 from riskwatch import layout
 from riskwatch.decisions import RETRAIN_RULES
 from riskwatch.drift.policy import SCORE_RULES, DriftPolicy, DriftPolicyError
+from riskwatch.compute_rules import compute_settings
 from riskwatch.ingestion_rules import DEFAULT_INGESTION, RuleError, ingestion_settings, positive_label
 from riskwatch.server_policy import DEFAULT_API, DEFAULT_DASHBOARD, ServerSettingError, check_sections
 
@@ -52,7 +53,7 @@ ALLOWED_ESTIMATOR_PREFIX = "sklearn."
 
 TOP_LEVEL_KEYS = set(PATH_KEYS) | {
     "mode", "modes", "schema", "model", "drift", "decision", "runtime", "report", "api", "alerts", "logging",
-    "risk", "description", "dashboard", "ingestion",
+    "risk", "description", "dashboard", "ingestion", "compute",
 }
 
 
@@ -126,6 +127,7 @@ class Config:
     logging: Mapping[str, Any] = field(default_factory=lambda: dict(DEFAULT_LOGGING))
     risk: Mapping[str, Any] = field(default_factory=lambda: dict(DEFAULT_RISK))
     ingestion: Mapping[str, Any] = field(default_factory=lambda: dict(DEFAULT_INGESTION))
+    compute: Mapping[str, Any] = field(default_factory=lambda: compute_settings(None))
 
     @property
     def log_path(self) -> Path:
@@ -392,5 +394,6 @@ def load_config(path: str | Path = "config.json", mode: str | None = None) -> Co
         logging=_merge_section(DEFAULT_LOGGING, raw.get("logging"), "logging", source),
         risk=_risk(raw.get("risk"), source),
         ingestion=_by_rule(ingestion_settings, raw.get("ingestion"), source),
+        compute=_by_rule(compute_settings, raw.get("compute"), source),
         **paths,
     )

@@ -12,13 +12,14 @@ from typing import Any
 
 from riskwatch.config import (BASELINE_PATH_KEYS, DEFAULT_ALERTS, DEFAULT_DECISION, DEFAULT_DRIFT, DEFAULT_LOGGING,
                               DEFAULT_REPORT, DEFAULT_RISK, DEFAULT_RUNTIME, EXTRA_PATH_KEYS)
+from riskwatch.compute_rules import DEFAULT_COMPUTE
 from riskwatch.ingestion_rules import DEFAULT_INGESTION
 from riskwatch.server_policy import DEFAULT_API, DEFAULT_DASHBOARD
 
 SECTIONS: dict[str, dict[str, Any]] = {
     "drift": DEFAULT_DRIFT, "decision": DEFAULT_DECISION, "risk": DEFAULT_RISK, "ingestion": DEFAULT_INGESTION,
     "runtime": DEFAULT_RUNTIME, "report": DEFAULT_REPORT, "api": DEFAULT_API, "dashboard": DEFAULT_DASHBOARD,
-    "alerts": DEFAULT_ALERTS, "logging": DEFAULT_LOGGING,
+    "alerts": DEFAULT_ALERTS, "logging": DEFAULT_LOGGING, "compute": DEFAULT_COMPUTE,
 }
 
 MEANINGS: dict[str, str] = {
@@ -87,6 +88,15 @@ MEANINGS: dict[str, str] = {
     "alerts.events": "which events alert: `drift`, `deploy`, `reject`, `failure`",
     "logging.max_bytes": "size at which `outputs/logs/riskwatch.log` is rotated",
     "logging.backups": "rotated logs kept",
+    "compute.engine": "`local` (this machine; ingestion streams through DuckDB) or `dask` (a Dask cluster)",
+    "compute.memory_limit": "memory DuckDB may use for local ingestion before it spills to disk",
+    "compute.threads": "DuckDB threads for local ingestion (0: one per core)",
+    "compute.dask.scheduler_address": "a running Dask scheduler (`tcp://host:8786`); empty: start a LocalCluster",
+    "compute.dask.n_workers": "workers of the LocalCluster",
+    "compute.dask.threads_per_worker": "threads per LocalCluster worker",
+    "compute.dask.memory_limit": "memory per LocalCluster worker (`auto`: the machine's share)",
+    "compute.dask.training_sample_rows": "stratified sample of finaldata the model is fitted on under Dask",
+    "compute.dask.blocksize": "CSV bytes per Dask partition",
 }
 
 
@@ -96,14 +106,23 @@ def known_keys() -> list[str]:
     fixed = [f"schema.{k}" for k in ("id_column", "numeric_features", "categorical_features", "target",
                                       "positive_label")] + [f"model.{k}" for k in ("estimator", "params",
                                                                                     "scale_numeric")]
-    return top + fixed + [f"{section}.{key}" for section, defaults in SECTIONS.items() for key in defaults]
+    return top + fixed + [name for section, defaults in SECTIONS.items() for name in _dotted(section, defaults)]
+
+
+def _dotted(prefix: str, defaults: dict[str, Any]) -> list[str]:
+    """``compute.engine``, ``compute.dask.n_workers``…: nested sections spelled out key by key."""
+    return [name for key, value in defaults.items()
+            for name in (_dotted(f"{prefix}.{key}", value) if isinstance(value, dict) else [f"{prefix}.{key}"])]
 
 
 def default_of(key: str) -> str:
-    section, _, name = key.partition(".")
-    if section in SECTIONS and name:
-        return json.dumps(SECTIONS[section][name])
-    return ""
+    section, *names = key.split(".")
+    value: Any = SECTIONS.get(section)
+    for name in names:
+        if not isinstance(value, dict) or name not in value:
+            return ""
+        value = value[name]
+    return json.dumps(value) if names and section in SECTIONS else ""
 
 
 def key_table() -> str:

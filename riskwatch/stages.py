@@ -29,6 +29,7 @@ def export_report(cfg: Config, state: CycleState, notebook: Path) -> list:
     return [ReportExported(exported["html"], exported["pdf"], exported["message"])]
 
 
+COMPUTE = {"compute": "config.compute"}  # the engine: local, or a Dask cluster (riskwatch.engine)
 SCHEMA = {"id_column": "config.schema.id_column", "numeric_features": "config.schema.numeric_features",
           "categorical_features": "config.schema.categorical_features", "target": "config.schema.target"}
 # Stages that read targets as written in a CSV also learn which text value means 1.
@@ -83,7 +84,7 @@ STAGES: tuple[Stage, ...] = (
           {"input_folder": "config.input_folder_path", "output_folder": "config.output_folder_path",
            "quarantine_folder": "config.quarantine_folder_path", "batch_path": "run.batch_path",
            "run_id": "run.run_id", "redo_hashes": "run.redo_hashes", "known_files": "run.new_files",
-           "labels_path": "run.labels_path", "bad_rows": "config.ingestion.bad_rows", **LABELLED_SCHEMA},
+           "labels_path": "run.labels_path", "bad_rows": "config.ingestion.bad_rows", **COMPUTE, **LABELLED_SCHEMA},
           scraps=cycle.INGESTION_SUMMARY, reads=("input folder", "ingested-files record"),
           writes=(layout.FINALDATA, "ingested-files record", layout.BATCH, layout.LABELS, "quarantine"),
           then=cycle.ingested),
@@ -93,7 +94,7 @@ STAGES: tuple[Stage, ...] = (
            "current_path": "run.batch_path", "drift_policy": "config.drift", "score_history": "run.score_history",
            "score_rule": "config.decision.score_rule", "min_history": "config.decision.min_history",
            "retrain_on": "config.decision.retrain_on", "mode": "config.mode",
-           "estimated_drop": "config.decision.estimated_drop", **SCHEMA},
+           "estimated_drop": "config.decision.estimated_drop", **COMPUTE, **SCHEMA},
           scraps=("data_drift", "retrain", "retrain_reasons"), reads=(layout.BATCH, "registry"),
           then=cycle.drift_checked),
     Stage("labels", "01c_labels.ipynb", "measure earlier scorings against the outcomes that arrived", NEW_LABELS,
@@ -104,14 +105,14 @@ STAGES: tuple[Stage, ...] = (
           {"finaldata_path": "config.finaldata_path", "record_path": "config.record_path",
            "registry_path": "config.registry_path", "output_model_path": "config.output_model_path",
            "run_id": "run.run_id", "estimator": "config.model.estimator", "estimator_params": "config.model.params",
-           "scale_numeric": "config.model.scale_numeric", "drift_policy": "config.drift", **SCHEMA},
+           "scale_numeric": "config.model.scale_numeric", "drift_policy": "config.drift", **COMPUTE, **SCHEMA},
           scraps=("model_version", "n_train_rows"), reads=(layout.FINALDATA, "ingested-files record"),
           writes=("registry version (model, reference profile)", layout.TRAINED_MODEL), then=cycle.trained),
     Stage("scoring", "03_scoring.ipynb", "score the new model and apply the gate", TRAINED,
           {"registry_path": "config.registry_path", "model_version": "run.model_version",
            "champion_version": "run.production_version", "test_data_path": "config.test_data_path",
            "output_model_path": "config.output_model_path", "min_improvement": "config.decision.min_improvement",
-           **LABELLED_SCHEMA},
+           **COMPUTE, **LABELLED_SCHEMA},
           scraps=("model_version", "metrics", "promote", "gate_reason"), reads=("test data", "registry"),
           writes=("version metrics", layout.LATEST_SCORE, layout.SCORES), then=cycle.scored),
     Stage("deployment", "04_deployment.ipynb", "put the new model into production", DEPLOY,
@@ -122,7 +123,7 @@ STAGES: tuple[Stage, ...] = (
     Stage("risk", "04b_risk.ipynb", "score every client of the new data: the risk list", NEW_ROWS,
           {"registry_path": "config.registry_path", "batch_path": "run.batch_path", "risk_path": "run.risk_path",
            "prod_deployment_path": "config.prod_deployment_path", "bands": "config.risk.bands",
-           "cutoffs": "config.risk.cutoffs", "top": "config.risk.top", **SCHEMA},
+           "cutoffs": "config.risk.cutoffs", "top": "config.risk.top", **COMPUTE, **SCHEMA},
           scraps=("model_version", "n_scored", "band_counts", "top_clients"),
           reads=(layout.BATCH, "registry (production model)"),
           writes=(layout.RISK_SCORES, f"{layout.LATEST_RISK} beside the deployed model"), then=cycle.risk_listed),

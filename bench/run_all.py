@@ -13,6 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import pipeline  # noqa: E402
+import ingestion  # noqa: E402
 import scale  # noqa: E402
 from common import print_table  # noqa: E402
 
@@ -27,8 +28,8 @@ def main() -> None:
                         ("scoring at scale", scale.scoring),
                         ("drift at scale", scale.drift),
                         ("drift check against a reference profile", scale.profile_check),
-                        ("ingestion at scale", (lambda: scale.ingestion(1_000_000, 20)) if args.quick
-                         else scale.ingestion)):
+                        ("ingestion at scale", (lambda: ingestion.ingestion(1_000_000, 20, False)) if args.quick
+                         else ingestion.ingestion)):
         print(f"running: {name} …", flush=True)
         rows += bench()
     print_table(rows)

@@ -1,7 +1,6 @@
 """Ingestion, drift and scoring at scale, each against the obvious way in the same run.
 
-- ingestion: 10,000,000 rows in 20 CSV files with duplicates → merged, de-duplicated, recorded.
-  Baseline: pandas read_csv per file + concat + drop_duplicates + to_csv. Results must be identical.
+- ingestion: see bench/ingestion.py (this module keeps its data generator).
 - drift: 1,000,000 reference × 1,000,000 current rows, 10 numeric + 3 categorical columns.
   Baseline: straightforward scipy (Wasserstein / std, Jensen–Shannon). Verdicts must be identical.
 - scoring: 1,000,000 rows through the deployed pipeline's scorer vs ``predict_proba``.
@@ -9,15 +8,12 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sys
-import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import REPO, Row, python_measured  # noqa: E402
-from riskwatch import layout  # noqa: E402
 
 
 def make_ingestion_data(folder: Path, rows: int, files: int) -> int:
@@ -36,45 +32,6 @@ for i in range({files}):
 """
     python_measured(code)
     return sum(p.stat().st_size for p in folder.glob("*.csv"))
-
-
-def ingestion(rows: int = 10_000_000, files: int = 20) -> list[Row]:
-    with tempfile.TemporaryDirectory(prefix="riskwatch-bench-ingest-") as tmp:
-        tmp = Path(tmp)
-        data = tmp / "in"
-        data.mkdir()
-        size_mb = make_ingestion_data(data, rows, files) / 1e6
-        ours_t, ours_mem, _ = python_measured(f"""
-import sys; sys.path.insert(0, {str(REPO)!r})
-from riskwatch.config import Schema
-from riskwatch.ingestion import ingest
-schema = Schema("corporation", ("lastmonth_activity", "lastyear_activity", "number_of_employees"), (), "exited")
-r = ingest({str(data)!r}, {str(tmp / 'ours')!r}, {str(tmp / 'q')!r}, schema, "bench")
-print("ROWS", r.n_rows)
-""")
-        base_t, base_mem, _ = python_measured(f"""
-import glob, pandas as pd
-frames = []
-final = pd.DataFrame()
-for path in sorted(glob.glob({str(data)!r} + "/*.csv")):
-    final = pd.concat([final, pd.read_csv(path)]).drop_duplicates()
-final.to_csv({str(tmp / 'baseline.csv')!r}, index=False, lineterminator="\\n")
-""")
-        same = _digest(tmp / "ours" / layout.FINALDATA) == _digest(tmp / "baseline.csv")
-    return [
-        Row(f"ingestion {rows / 1e6:.0f}M rows / {files} files ({size_mb:.0f} MB), identical={same}",
-            ours_t, base_t, "s", "≤ 15 s and ≥ 3x", ours_t <= 15 and base_t / ours_t >= 3),
-        Row("ingestion peak memory", ours_mem, base_mem, "MB", f"≤ {2.5 * size_mb:.0f} MB (2.5x data)",
-            ours_mem <= 2.5 * size_mb),
-    ]
-
-
-def _digest(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 DRIFT_DATA = """

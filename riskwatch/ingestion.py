@@ -11,19 +11,21 @@ file is refused. Raw input files are never modified, moved or deleted.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import pandas as pd
 
 from riskwatch import layout
 from riskwatch.clock import now_iso
 from riskwatch.config import Schema
-from riskwatch.newdata import InputFile, atomic_write_text, hash_input_files, read_record
-from riskwatch.tables import (LABELLED, LABELS, UNLABELLED, CheckedFile, ValidationError, check_client_file,
-                              drop_duplicates_exact)
+from riskwatch.duck_ingest import FastFile, Session, Source, clean_files, count, merge, write_csv
+from riskwatch.newdata import InputFile, atomic_copy, atomic_write_text, hash_input_files, read_record
+from riskwatch.staging import StagedFile, stage_file
+from riskwatch.tables import LABELLED, LABELS, UNLABELLED, ValidationError
 
 
 @dataclass
@@ -61,7 +63,7 @@ class IngestionResult:
 
 
 def quarantine(file: InputFile, reason: str, quarantine_folder: Path, run_id: str,
-               checked: CheckedFile | None = None) -> dict[str, Any]:
+               checked: StagedFile | None = None) -> dict[str, Any]:
     """Copy a refused file aside with a reason file (and its bad rows, if it was refused for them);
     the original stays where it was."""
     quarantine_folder.mkdir(parents=True, exist_ok=True)
@@ -71,24 +73,33 @@ def quarantine(file: InputFile, reason: str, quarantine_folder: Path, run_id: st
                       f"file: {file.path}\nsha256: {file.sha256}\nrun: {run_id}\nreason: {reason}\n")
     entry = {**file.as_dict(), "status": "quarantined", "reason": reason, "quarantined_as": str(target)}
     if checked is not None and checked.bad is not None:
-        entry.update(bad_rows=len(checked.bad), bad_rows_as=str(set_rows_aside(file, checked, quarantine_folder)))
+        entry.update(bad_rows=len(checked.bad), bad_rows_as=str(set_rows_aside(file, checked.bad, quarantine_folder)))
     return entry
 
 
-def set_rows_aside(file: InputFile, checked: CheckedFile, quarantine_folder: Path) -> Path:
+def set_rows_aside(file: InputFile, bad: pd.DataFrame, quarantine_folder: Path) -> Path:
     """Write a file's bad rows to ``<stem>.<hash12>.rows.csv`` in the quarantine folder: ``line`` (the
     line number in the file, the header being line 1), ``reasons`` (every problem of the row) and
     the row's fields as the file spells them."""
     quarantine_folder.mkdir(parents=True, exist_ok=True)
     target = quarantine_folder / f"{file.path.stem}.{file.sha256[:12]}.rows.csv"
-    atomic_write_text(target, checked.bad.to_csv(index=False, lineterminator="\n"))
+    atomic_write_text(target, bad.to_csv(index=False, lineterminator="\n"))
     return target
+
+
+def _staged(path: Path, fast: FastFile | None, schema: Schema, parts: Path, index: int) -> StagedFile:
+    """A file DuckDB vouched for as it is, or else checked by the full rules and staged as a part."""
+    if fast is None:
+        return stage_file(path, schema, parts, index)
+    columns = tuple(c for c in schema.columns if c in fast.header)
+    return StagedFile(fast.kind, fast.part, fast.rows, float_columns=fast.float_columns, columns=columns)
 
 
 def ingest(input_folder: str | Path, output_folder: str | Path, quarantine_folder: str | Path,
            schema: Schema, run_id: str = "manual", batch_path: str | Path | None = None,
            redo_hashes: Sequence[str] = (), known_files: Sequence[dict[str, Any]] = (),
-           labels_path: str | Path | None = None, bad_rows: str = "quarantine") -> IngestionResult:
+           labels_path: str | Path | None = None, bad_rows: str = "quarantine",
+           compute: Mapping[str, Any] | None = None) -> IngestionResult:
     """Merge every valid labelled CSV of ``input_folder`` into ``finaldata.csv`` and update the record.
 
     A file is labelled (every feature and the target: training data), unlabelled (every feature, no
@@ -101,6 +112,9 @@ def ingest(input_folder: str | Path, output_folder: str | Path, quarantine_folde
     ``known_files`` are hashes the caller already computed (path, size, mtime_ns, sha256), so
     the runner's new-file check and ingestion do not both read every new file.
     ``bad_rows`` is "quarantine" (set bad rows aside, ingest the good ones) or "refuse_file".
+    ``compute`` is the config's ``compute`` section: DuckDB's memory limit and threads. Clean files
+    stream through DuckDB; any other file is checked by the full rules (:mod:`riskwatch.staging`).
+    The merged table is also written as ``finaldata.parquet``.
     """
     redo = set(redo_hashes)
     output_folder, quarantine_folder = Path(output_folder), Path(quarantine_folder)
@@ -110,73 +124,75 @@ def ingest(input_folder: str | Path, output_folder: str | Path, quarantine_folde
     known = {entry["sha256"]: entry for entry in record}
     now = now_iso()
 
-    frames, new_frames, result_files, quarantined, ingested, set_aside = [], [], [], [], [], []
-    new_unlabelled, new_labels = [], []
+    result_files, quarantined, ingested, set_aside, to_read = [], [], [], [], []
     for file in hash_input_files(input_folder, [*record, *known_files]):
         previous = known.get(file.sha256)
-        is_new = previous is None or file.sha256 in redo
         if previous is not None and previous.get("status") == "quarantined" and file.sha256 not in redo:
             continue  # same bytes were refused before; the reason file already says why
-        if not is_new and previous.get("kind", LABELLED) != LABELLED:
+        if previous is not None and file.sha256 not in redo and previous.get("kind", LABELLED) != LABELLED:
             result_files.append({**previous, **file.as_dict()})  # scored or matched already: not read again
             continue
-        try:
-            checked: CheckedFile | None = check_client_file(file.path, schema)
-            refused = checked.bad is not None and (bad_rows == "refuse_file" or checked.frame.empty)
-            reason = checked.problems() if refused else None
-        except ValidationError as exc:
-            checked, reason = None, str(exc)
-        if reason is not None:
-            entry = quarantine(file, reason, quarantine_folder, run_id, checked)
-            entry.update(run_id=run_id, ingested_at=now)
-            quarantined.append(entry)
-            continue
-        kind, frame = checked.kind, checked.frame
-        entry = {**file.as_dict(), "rows": len(frame), "status": "ingested", "kind": kind}
-        if checked.bad is not None:  # set aside when the file is new; a known file's rows were already
-            entry.update(bad_rows=len(checked.bad), bad_rows_reason=checked.problems(),
-                         bad_rows_as=str(set_rows_aside(file, checked, quarantine_folder)) if is_new
-                         else previous.get("bad_rows_as"))
-        if kind == LABELLED:
-            frames.append(frame)
-        if is_new:
-            entry.update(run_id=run_id, ingested_at=now)
-            {LABELLED: new_frames, UNLABELLED: new_unlabelled, LABELS: new_labels}[kind].append(frame)
-            ingested.append(entry)
-            if checked.bad is not None:
-                set_aside.append(entry)
-        else:
-            entry.update(run_id=previous.get("run_id"), ingested_at=previous.get("ingested_at"))
-        result_files.append(entry)
+        to_read.append((file, previous))
 
-    columns = list(schema.columns)
-    n_files = len(frames)
-    all_new = bool(frames) and len(new_frames) == n_files and not new_unlabelled
-    if all_new:
-        new_frames = []  # the batch will be finaldata itself; don't keep a second reference
-    merged = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
-    del frames  # the merged copy is all we need; halves peak memory at scale
-    final = drop_duplicates_exact(merged)
-    finaldata_path = output_folder / layout.FINALDATA
-    _atomic_csv(final, finaldata_path)
+    sources: dict[str, list[Source]] = {"all": [], LABELLED: [], UNLABELLED: [], LABELS: []}
+    with Session(output_folder / layout.INGEST_SPILL, compute) as session:
+        clean = clean_files(session, [file.path for file, _ in to_read], schema, session.spill / "parts")
+        for index, (file, previous) in enumerate(to_read):
+            is_new = previous is None or file.sha256 in redo
+            try:
+                staged = _staged(file.path, clean.get(file.path), schema, session.spill / "parts", index)
+                refused = staged.bad is not None and (bad_rows == "refuse_file" or staged.rows == 0)
+                reason = staged.problems if refused else None
+            except ValidationError as exc:
+                staged, reason = None, str(exc)
+            if reason is not None:
+                entry = quarantine(file, reason, quarantine_folder, run_id, staged)
+                entry.update(run_id=run_id, ingested_at=now)
+                quarantined.append(entry)
+                continue
+            entry = {**file.as_dict(), "rows": staged.rows, "status": "ingested", "kind": staged.kind}
+            if staged.bad is not None:  # set aside when the file is new; a known file's rows were already
+                entry.update(bad_rows=len(staged.bad), bad_rows_reason=staged.problems,
+                             bad_rows_as=str(set_rows_aside(file, staged.bad, quarantine_folder)) if is_new
+                             else previous.get("bad_rows_as"))
+            source = staged.source()
+            if staged.kind == LABELLED:
+                sources["all"].append(source)
+            if is_new:
+                entry.update(run_id=run_id, ingested_at=now)
+                sources[staged.kind].append(source)
+                ingested.append(entry)
+                if staged.bad is not None:
+                    set_aside.append(entry)
+            else:
+                entry.update(run_id=previous.get("run_id"), ingested_at=previous.get("ingested_at"))
+            result_files.append(entry)
 
-    batch_written = None
-    if all_new:
-        batch = final  # every file is new: the batch is finaldata, no second de-duplication
-    else:
-        parts = new_frames + new_unlabelled
-        batch = drop_duplicates_exact(pd.concat(parts, ignore_index=True)) if parts else None
-    del new_frames
-    if batch is not None and batch_path is not None:
-        batch_written = Path(batch_path)
-        batch_written.parent.mkdir(parents=True, exist_ok=True)
-        batch.to_parquet(batch_written, index=False)
-    labels_written, n_label_rows = None, 0
-    if new_labels and labels_path is not None:
-        labels = drop_duplicates_exact(pd.concat(new_labels, ignore_index=True))
-        labels_written, n_label_rows = Path(labels_path), len(labels)
-        labels_written.parent.mkdir(parents=True, exist_ok=True)
-        labels.to_parquet(labels_written, index=False)
+        n_files, n_rows_read = len(sources["all"]), sum(s.rows for s in sources["all"])
+        finaldata_parquet = output_folder / layout.FINALDATA_PARQUET
+        columns, dtypes = merge(session, sources["all"], schema, finaldata_parquet)
+        n_rows = count(session, finaldata_parquet)
+        finaldata_path = output_folder / layout.FINALDATA
+        write_csv(session, finaldata_parquet, columns, dtypes, finaldata_path)
+        os.utime(finaldata_parquet)  # the copy is as new as the CSV (see tables.read_finaldata)
+
+        batch_written, n_batch_rows, n_unlabelled = None, 0, 0
+        new_parts = sources[LABELLED] + sources[UNLABELLED]
+        if new_parts and batch_path is not None:
+            batch_written = Path(batch_path)
+            if n_files and len(sources[LABELLED]) == n_files and not sources[UNLABELLED]:
+                atomic_copy(finaldata_parquet, batch_written)  # the batch is finaldata
+                n_batch_rows = n_rows
+            else:
+                columns, _ = merge(session, new_parts, schema, batch_written)  # labelled files first, as ever
+                n_batch_rows = count(session, batch_written)
+                n_unlabelled = (count(session, batch_written, f"WHERE \"{schema.target}\" IS NULL")
+                                if schema.target in columns else n_batch_rows)
+        labels_written, n_label_rows = None, 0
+        if sources[LABELS] and labels_path is not None:
+            labels_written = Path(labels_path)
+            merge(session, sources[LABELS], schema, labels_written)
+            n_label_rows = count(session, labels_written)
 
     # Keep entries for files no longer in the folder: the record is history, and a file that
     # comes back under another name must still be recognised.
@@ -184,7 +200,7 @@ def ingest(input_folder: str | Path, output_folder: str | Path, quarantine_folde
     history = [e for e in record if e["sha256"] not in present]
     new_record = history + result_files + quarantined
     finaldata_info = {"sha256": [e["sha256"] for e in result_files if e.get("kind", LABELLED) == LABELLED],
-                      "rows": len(final), "written_at": now}
+                      "rows": n_rows, "written_at": now}
     atomic_write_text(record_path, json.dumps({"files": new_record, "finaldata": finaldata_info},
                                               indent=1) + "\n")
     # The baseline's record: one ingested file name per line.
@@ -194,45 +210,8 @@ def ingest(input_folder: str | Path, output_folder: str | Path, quarantine_folde
     return IngestionResult(
         finaldata_path=finaldata_path, batch_path=batch_written, record_path=record_path,
         ingested=ingested, quarantined=quarantined, rows_set_aside=set_aside, n_files=n_files,
-        n_rows_read=len(merged), n_rows=len(final),
-        n_batch_rows=0 if batch is None else len(batch),
-        n_unlabelled_rows=0 if batch is None else len(batch) if schema.target not in batch
-        else int(batch[schema.target].isna().sum()),
+        n_rows_read=n_rows_read, n_rows=n_rows, n_batch_rows=n_batch_rows, n_unlabelled_rows=n_unlabelled,
         labels_path=labels_written, n_label_rows=n_label_rows,
     )
-
-
-def _atomic_csv(frame: pd.DataFrame, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    if not _write_csv_arrow(frame, tmp):
-        frame.to_csv(tmp, index=False, lineterminator="\n")
-    tmp.replace(path)
-
-
-def _write_csv_arrow(frame: pd.DataFrame, path: Path) -> bool:
-    """Write the CSV with pyarrow when its bytes equal pandas' ``to_csv`` (integer columns and
-    strings that need no quoting); False when pandas must write it."""
-    if len(frame) < 100_000:
-        return False
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
-
-    import pyarrow.compute as pc
-
-    if any(not str(c).isidentifier() for c in frame.columns):
-        return False
-    table = pa.Table.from_pandas(frame, preserve_index=False)
-    for name, column in zip(table.column_names, table.columns):
-        kind = column.type
-        if pa.types.is_integer(kind) and column.null_count == 0:
-            continue
-        if (pa.types.is_string(kind) or pa.types.is_large_string(kind)) and column.null_count == 0 \
-                and not pc.any(pc.match_substring_regex(column, r'[",\r\n]|^\s|\s$|^$')).as_py():
-            continue
-        return False
-    with open(path, "wb") as handle:
-        handle.write((",".join(map(str, frame.columns)) + "\n").encode())
-        pacsv.write_csv(table, handle, pacsv.WriteOptions(include_header=False, quoting_style="none"))
-    return True
 
 

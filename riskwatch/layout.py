@@ -14,6 +14,8 @@ from pathlib import Path
 
 # ---- ingested data (config: output_folder_path)
 FINALDATA = "finaldata.csv"              # every valid row, de-duplicated (baseline)
+FINALDATA_PARQUET = "finaldata.parquet"  # the same rows, typed, for stages that read only some columns
+INGEST_SPILL = ".ingest-tmp"             # DuckDB's spill folder and staged parts while ingesting
 INGESTED_RECORD = "ingestedfiles.json"   # each input file with its content hash and status
 INGESTED_LIST = "ingestedfiles.txt"      # the baseline's record: one file name per line
 

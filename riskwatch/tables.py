@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -252,3 +253,19 @@ def load_table(path: str | Path, schema: Schema) -> pd.DataFrame:
     if path.suffix == ".parquet":
         return pd.read_parquet(path)
     return read_table(path, schema)
+
+
+def read_finaldata(path: str | Path, schema: Schema, columns: Sequence[str] | None = None) -> pd.DataFrame:
+    """finaldata typed by the schema: from the Parquet copy ingestion writes beside it (only
+    ``columns``, if given) when that copy is at least as new as the CSV, else the CSV read and
+    validated — a ``finaldata.csv`` replaced by hand is never shadowed by an older copy."""
+    path = Path(path)
+    parquet = path.with_suffix(".parquet")
+    if parquet.exists() and (not path.exists() or parquet.stat().st_mtime_ns >= path.stat().st_mtime_ns):
+        frame = pd.read_parquet(parquet, columns=list(columns) if columns is not None else None)
+        for column in schema.categorical_features:
+            if column in frame:
+                frame[column] = as_categorical(frame[column])
+        return frame
+    frame = read_table(path, schema)
+    return frame[list(columns)] if columns is not None else frame

@@ -1,0 +1,123 @@
+"""Ingestion at scale: ours against DuckDB doing the same merge and de-duplication, and against the
+baseline's pandas way, on the same files in the same run; then the same drop doubled, for memory.
+
+- ours: ``riskwatch.ingestion.ingest`` — every file checked by the rules, merged, de-duplicated,
+  written as ``finaldata.csv`` and ``finaldata.parquet``, the batch written, the record updated.
+- DuckDB's own: one query reads the files, keeps the first of each exact duplicate in file order
+  and writes the CSV (DuckDB's defaults: all cores, 80 % of RAM). Its output must be our bytes.
+- pandas: read_csv per file, concat, drop_duplicates, to_csv (the baseline's way).
+
+Times are measured inside each process around the work (interpreter start and imports excluded);
+peak memory is the whole process's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import REPO, Row, print_table, python_measured  # noqa: E402
+from scale import make_ingestion_data  # noqa: E402
+
+SCHEMA = ('Schema("corporation", ("lastmonth_activity", "lastyear_activity", "number_of_employees"), (), '
+          '"exited")')
+COLUMNS = "corporation, lastmonth_activity, lastyear_activity, number_of_employees, exited"
+
+
+def ours(data: Path, out: Path) -> tuple[float, float]:
+    _, mem, stdout = python_measured(f"""
+import sys, time; sys.path.insert(0, {str(REPO)!r})
+from riskwatch.config import Schema
+from riskwatch.ingestion import ingest
+start = time.perf_counter()
+r = ingest({str(data)!r}, {str(out)!r}, {str(out / 'quarantine')!r}, {SCHEMA}, "bench",
+           batch_path={str(out / 'batch.parquet')!r})
+print("SECONDS", time.perf_counter() - start)
+print("ROWS", r.n_rows, "QUARANTINED", len(r.quarantined))
+""")
+    return _field(stdout, "SECONDS"), mem
+
+
+def duckdb_own(data: Path, out: Path) -> tuple[float, float]:
+    _, mem, stdout = python_measured(f"""
+import glob, time, duckdb
+files = sorted(glob.glob({str(data)!r} + "/*.csv"))
+con = duckdb.connect()
+start = time.perf_counter()
+con.execute(f\"\"\"COPY (SELECT {COLUMNS} FROM (SELECT {COLUMNS}, min(pos) AS pos FROM (
+    SELECT *, row_number() OVER () AS pos FROM read_csv({{files!r}})) GROUP BY ALL) ORDER BY pos)
+    TO '{out}' (HEADER)\"\"\").fetchall()
+print("SECONDS", time.perf_counter() - start)
+""")
+    return _field(stdout, "SECONDS"), mem
+
+
+def pandas_way(data: Path, out: Path) -> tuple[float, float]:
+    _, mem, stdout = python_measured(f"""
+import glob, time, pandas as pd
+start = time.perf_counter()
+final = pd.concat([pd.read_csv(p) for p in sorted(glob.glob({str(data)!r} + "/*.csv"))]).drop_duplicates()
+final.to_csv({str(out)!r}, index=False, lineterminator="\\n")
+print("SECONDS", time.perf_counter() - start)
+""")
+    return _field(stdout, "SECONDS"), mem
+
+
+def ingestion(rows: int = 10_000_000, files: int = 20, doubled: bool = True) -> list[Row]:
+    with tempfile.TemporaryDirectory(prefix="riskwatch-bench-ingest-") as tmp:
+        tmp = Path(tmp)
+        data = tmp / "in"
+        data.mkdir()
+        size_mb = make_ingestion_data(data, rows, files) / 1e6
+        ours_t, ours_mem = ours(data, tmp / "ours")
+        duck_t, duck_mem = duckdb_own(data, tmp / "duckdb.csv")
+        pandas_t, pandas_mem = pandas_way(data, tmp / "pandas.csv")
+        digest = _digest(tmp / "ours" / "finaldata.csv")
+        same = digest == _digest(tmp / "duckdb.csv") == _digest(tmp / "pandas.csv")
+        label = f"{rows / 1e6:.0f}M rows / {files} files ({size_mb:.0f} MB)"
+        result = [
+            Row(f"ingestion {label} vs DuckDB's own, identical={same}", ours_t, duck_t, "s",
+                "≤ 1.2x DuckDB's time", ours_t <= 1.2 * duck_t),
+            Row(f"ingestion {label} vs pandas", ours_t, pandas_t, "s", "faster than pandas", ours_t < pandas_t),
+            Row("ingestion peak memory vs DuckDB's own", ours_mem, duck_mem, "MB", "≤ 1,000 MB", ours_mem <= 1000),
+            Row("ingestion peak memory vs pandas", ours_mem, pandas_mem, "MB", "≤ 1,000 MB", ours_mem <= 1000),
+        ]
+    if doubled:
+        with tempfile.TemporaryDirectory(prefix="riskwatch-bench-ingest2-") as tmp:
+            tmp = Path(tmp)
+            data = tmp / "in"
+            data.mkdir()
+            size2 = make_ingestion_data(data, 2 * rows, files) / 1e6
+            big_t, big_mem = ours(data, tmp / "ours")
+        result += [
+            Row(f"ingestion {2 * rows / 1e6:.0f}M rows / {files} files ({size2:.0f} MB) vs {rows / 1e6:.0f}M: time",
+                big_t, ours_t, "s", "", None),
+            Row(f"peak memory at {2 * rows / 1e6:.0f}M rows vs {rows / 1e6:.0f}M", big_mem, ours_mem, "MB",
+                "within 10 % (flat)", big_mem <= 1.1 * ours_mem),
+        ]
+    return result
+
+
+def _field(out: str, key: str) -> float:
+    return float(next(line.split()[1] for line in out.splitlines() if line.startswith(key + " ")))
+
+
+def _digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=10_000_000)
+    parser.add_argument("--files", type=int, default=20)
+    parser.add_argument("--no-doubled", action="store_true", help="skip the doubled drop")
+    args = parser.parse_args()
+    print_table(ingestion(args.rows, args.files, not args.no_doubled))

@@ -1,0 +1,243 @@
+"""Ingestion's local engine: DuckDB checks clean files and merges every source in bounded memory.
+
+DuckDB runs in-process with a memory limit (``compute.memory_limit``) and spills to a temporary
+folder beside the output, so peak memory stays flat however large the drop.
+
+- :func:`clean_files` vouches for files whose every value pandas would read exactly as DuckDB does:
+  ids present without a leading space, numbers written as plain integers (or empty), targets "0"
+  or "1", categories that are not missing-value words. Anything else — a bad row, a decimal, a
+  text target — is left to the full rules (:mod:`riskwatch.staging`), so what is quarantined and
+  why never depends on the engine.
+- :func:`merge` concatenates the sources in file order, widens integer columns to float where pandas
+  would, drops exact duplicate rows keeping the first, and writes the result as CSV (the same bytes
+  as pandas' ``to_csv``) and as Parquet (with pandas' dtypes), streaming.
+"""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from riskwatch.config import Schema
+from riskwatch.tables import LABELLED, NA_TOKENS, UNLABELLED, ValidationError, file_kind
+
+POSITION_STRIDE = 1 << 36   # rows per source in the position order: more than any one file holds
+
+
+@dataclass
+class FastFile:
+    path: Path
+    kind: str
+    rows: int
+    header: tuple[str, ...]
+    float_columns: tuple[str, ...] = ()   # integer columns with empty values: float64, as pandas reads them
+    part: Path | None = None              # its rows, typed, in file order
+
+
+@dataclass
+class Source:
+    """One input to :func:`merge`: a Parquet part holding one file's good rows, ``_r`` their positions."""
+
+    path: Path
+    columns: tuple[str, ...]              # the schema columns it holds
+    float_columns: tuple[str, ...]
+    rows: int
+
+
+class Session:
+    """A DuckDB connection with its memory limit, threads and spill folder; a context manager."""
+
+    def __init__(self, spill_folder: Path, compute: Mapping[str, Any] | None = None):
+        import duckdb
+
+        compute = compute or {}
+        self.spill = spill_folder
+        self.spill.mkdir(parents=True, exist_ok=True)
+        self.con = duckdb.connect(config={"memory_limit": str(compute.get("memory_limit", "512MB")),
+                                          "temp_directory": str(self.spill), "preserve_insertion_order": True})
+        self.run("SET enable_progress_bar = false")
+        if compute.get("threads"):
+            self.run(f"SET threads = {int(compute['threads'])}")
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def run(self, sql: str) -> list[tuple]:
+        """Run one statement to completion (DuckDB wants every result consumed) and return its rows."""
+        return self.con.execute(sql).fetchall()
+
+    def close(self) -> None:
+        self.con.close()
+        shutil.rmtree(self.spill, ignore_errors=True)
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _s(text: str | Path) -> str:
+    return "'" + str(text).replace("'", "''") + "'"
+
+
+def header_of(path: Path) -> tuple[str, ...] | None:
+    """The file's column names (trimmed), or None when the first line is not a plain UTF-8 header."""
+    try:
+        with open(path, newline="", encoding="utf-8") as handle:
+            first = next(csv.reader(handle), None)
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return None
+    if not first or first[0].startswith("\ufeff"):
+        return None
+    names = tuple(c.strip() for c in first)
+    return names if len(set(names)) == len(names) and all(names) else None
+
+
+def _read_csv(paths: Sequence[Path], header: Sequence[str], types: Mapping[str, str]) -> str:
+    columns = "{" + ", ".join(f"{_s(c)}: {_s(types.get(c, 'VARCHAR'))}" for c in header) + "}"
+    files = "[" + ", ".join(_s(p) for p in paths) + "]"
+    return (f"read_csv({files}, header = true, columns = {columns}, auto_detect = false, delim = ',', "
+            f"quote = '\"', escape = '\"', strict_mode = true, null_padding = false)")
+
+
+def clean_files(session: Session, paths: Sequence[Path], schema: Schema, folder: Path) -> dict[Path, FastFile]:
+    """The files among ``paths`` DuckDB can ingest as pandas would, each staged as a Parquet part in
+    ``folder`` (its rows in file order, typed), with their row counts."""
+    clean: dict[Path, FastFile] = {}
+    folder.mkdir(parents=True, exist_ok=True)
+    for index, path in enumerate(paths):
+        header = header_of(path)
+        if header is None:
+            continue
+        try:
+            kind = file_kind(list(header), schema)
+        except ValidationError:
+            continue
+        if kind not in (LABELLED, UNLABELLED):
+            continue
+        part = folder / f"fast-{index:06d}.parquet"
+        try:
+            rows, odd, nulls = _stage(session, path, header, kind, schema, part)
+        except Exception:  # noqa: BLE001 — DuckDB cannot read it as a plain CSV: the full rules will say why
+            part.unlink(missing_ok=True)
+            continue
+        if rows and not odd:
+            floats = tuple(c for c, n in zip(schema.numeric_features, nulls) if n)
+            clean[path] = FastFile(path, kind, rows, header, floats, part)
+        else:
+            part.unlink(missing_ok=True)
+    return clean
+
+
+def _stage(session: Session, path: Path, header: Sequence[str], kind: str, schema: Schema,
+           part: Path) -> tuple[int, int, list[int]]:
+    """Read ``path`` once as text, write its values typed to ``part`` with an ``_odd`` flag for rows
+    pandas might read differently and the row's position in the file (``_r``), and count rows, odd
+    rows and empty values per numeric feature."""
+    na = ", ".join(_s(t) for t in NA_TOKENS if t)
+    spaced = "left({c}, 1) IN (' ', chr(9))"
+    odd = [f"{_q(schema.id_column)} IS NULL OR " + spaced.format(c=_q(schema.id_column))]
+    for c in map(_q, schema.numeric_features):
+        odd.append(f"{c} IS NOT NULL AND {c} IS DISTINCT FROM CAST(TRY_CAST({c} AS BIGINT) AS VARCHAR)")
+    for c in map(_q, schema.categorical_features):
+        odd.append(f"{c} IN ({na}) OR " + spaced.format(c=c))
+    typed = [_q(schema.id_column)] + [f"TRY_CAST({_q(c)} AS BIGINT) AS {_q(c)}" for c in schema.numeric_features]
+    typed += [_q(c) for c in schema.categorical_features]
+    if kind == LABELLED:
+        odd.append(f"{_q(schema.target)} IS NULL OR {_q(schema.target)} NOT IN ('0', '1')")
+        typed.append(f"TRY_CAST({_q(schema.target)} AS BIGINT) AS {_q(schema.target)}")
+    session.run(f"COPY (SELECT {', '.join(typed)}, ({' OR '.join(f'coalesce({t}, false)' for t in odd)}) AS _odd, "
+                f"row_number() OVER () AS _r FROM {_read_csv([path], header, {})}) TO {_s(part)} "
+                f"(FORMAT parquet, COMPRESSION uncompressed)")
+    nulls = [f"count(*) FILTER ({_q(c)} IS NULL)" for c in schema.numeric_features] or ["0"]
+    row = session.run(f"SELECT count(*), count(*) FILTER (_odd), {', '.join(nulls)} FROM read_parquet({_s(part)})")[0]
+    return row[0], row[1], list(row[2:])
+
+
+def merge(session: Session, sources: Sequence[Source], schema: Schema, parquet: Path) -> tuple[list[str], dict[str, str]]:
+    """Concatenate ``sources`` in order without exact duplicates (the first of each kept, in order)
+    and write the result to ``parquet`` (see :func:`write_parquet`). Returns the columns and their
+    pandas dtypes."""
+    present = set().union(*(s.columns for s in sources)) if sources else set(schema.columns)
+    columns = [c for c in schema.columns if c in present]
+    floats = set().union(*(s.float_columns for s in sources)) if sources else set()
+    if schema.target in columns and any(schema.target not in s.columns for s in sources):
+        floats.add(schema.target)   # clients without outcomes beside labelled ones: NaN targets
+    dtypes = {c: "string" if c == schema.id_column else "object" if c in schema.categorical_features
+              else "float64" if c in floats else "int64" for c in columns}
+    sql_type = {"string": "VARCHAR", "object": "VARCHAR", "float64": "DOUBLE", "int64": "BIGINT"}
+    selects = []
+    for i, source in enumerate(sources):
+        relation = f"read_parquet({_s(source.path)})"
+        fields = [f"CAST({_q(c)} AS {sql_type[dtypes[c]]})" if c in source.columns
+                  else f"CAST(NULL AS {sql_type[dtypes[c]]})" for c in columns]
+        selects.append(f"SELECT {', '.join(f'{f} AS {_q(c)}' for f, c in zip(fields, columns))}, "
+                       f"{i} * {POSITION_STRIDE} + _r AS _p FROM {relation}")
+    names = ", ".join(map(_q, columns))
+    # Positions are explicit (file order, then row in the file) and the result is ORDER BY them, so
+    # DuckDB need not keep the scan's order — which lets the aggregate spill instead of failing.
+    session.run("SET preserve_insertion_order = false")
+    if not selects:
+        query = "SELECT " + ", ".join(f"CAST(NULL AS {sql_type[dtypes[c]]}) AS {_q(c)}" for c in columns) + " LIMIT 0"
+    else:
+        query = (f"SELECT {names} FROM (SELECT {names}, min(_p) AS _p FROM ({' UNION ALL '.join(selects)}) "
+                 f"GROUP BY ALL) ORDER BY _p")
+    write_parquet(session, query, columns, dtypes, parquet)
+    session.run("SET preserve_insertion_order = true")
+    return columns, dtypes
+
+
+def count(session: Session, parquet: Path, where: str = "") -> int:
+    return session.run(f"SELECT count(*) FROM read_parquet({_s(parquet)}) {where}")[0][0]
+
+
+def write_csv(session: Session, parquet: Path, columns: Sequence[str], dtypes: Mapping[str, str], path: Path) -> None:
+    """The merged table (read from ``parquet``) as CSV, the bytes pandas' ``to_csv(index=False, lineterminator="\\n")`` writes:
+    DuckDB writes it when every value is an integer or text that needs no quoting, pandas (chunk
+    by chunk) otherwise."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    table = f"read_parquet({_s(parquet)})"
+    texts = [c for c in columns if dtypes[c] in ("string", "object")]
+    plain = all(c.isidentifier() for c in columns) and "float64" not in dtypes.values()
+    if plain and texts:  # DuckDB also quotes a carriage return and a leading '#', which pandas does not
+        test = " OR ".join(f"contains({_q(c)}, chr(13)) OR starts_with({_q(c)}, '#')" for c in texts)
+        plain = not session.run(f"SELECT coalesce(bool_or({test}), false) FROM {table}")[0][0]
+    if plain:
+        session.run(f"COPY (SELECT {', '.join(map(_q, columns))} FROM {table}) TO {_s(tmp)} "
+                            f"(FORMAT csv, HEADER, DELIMITER ',', QUOTE '\"', NEW_LINE '\\n')")
+    else:
+        with open(tmp, "w", newline="", encoding="utf-8") as handle:
+            first = True
+            for frame in _frames(session, table, columns, dtypes):
+                frame.to_csv(handle, index=False, header=first, lineterminator="\n")
+                first = False
+            if first:  # no rows: the header alone, as pandas writes an empty frame
+                handle.write(",".join(columns) + "\n")
+    tmp.replace(path)
+
+
+def write_parquet(session: Session, query: str, columns: Sequence[str], dtypes: Mapping[str, str], path: Path) -> None:
+    """The rows of ``query`` as Parquet, written by DuckDB in parallel, carrying the pandas metadata that gives
+    ``dtypes`` back to ``pd.read_parquet`` (the same dtypes pandas' own ``to_parquet`` records)."""
+    import pandas as pd
+    import pyarrow as pa
+
+    sample = {"string": "x", "object": "x", "float64": 0.0, "int64": 0}  # object columns hold text
+    frame = pd.DataFrame({c: pd.Series([sample[dtypes[c]]], dtype=dtypes[c]) for c in columns})
+    metadata = pa.Schema.from_pandas(frame, preserve_index=False).metadata[b"pandas"].decode()
+    tmp = path.with_name(f".{path.name}.tmp")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    session.run(f"COPY ({query}) TO {_s(tmp)} (FORMAT parquet, KV_METADATA {{pandas: {_s(metadata)}}})")
+    tmp.replace(path)
+
+
+def _frames(session: Session, table: str, columns: Sequence[str], dtypes: Mapping[str, str], rows: int = 500_000):
+    reader = session.con.sql(f"SELECT {', '.join(map(_q, columns))} FROM {table}").to_arrow_reader(rows)
+    for batch in reader:
+        frame = batch.to_pandas()
+        yield frame.astype({c: dtypes[c] for c in columns if dtypes[c] != "object"})

@@ -28,6 +28,7 @@ def main() -> None:
                         ("scoring at scale", scale.scoring),
                         ("drift at scale", scale.drift),
                         ("drift check against a reference profile", scale.profile_check),
+                        ("1M-row batch against a 10M-row profile", scale.profile_check_large),
                         ("ingestion at scale", (lambda: ingestion.ingestion(1_000_000, 20, False)) if args.quick
                          else ingestion.ingestion)):
         print(f"running: {name} …", flush=True)

@@ -174,3 +174,52 @@ print("AGREE", sum(a == b for a, b in zip(verdicts[:3], full)), 3)
         Row(f"reference profile of {rows / 1e6:.0f}M rows, {parts} parts summed", float(figures["BUILD"][0]), None,
             "s", ""),
     ]
+
+
+def profile_check_large(rows: int = 10_000_000, batch_rows: int = 1_000_000, parts: int = 10) -> list[Row]:
+    """The drift check of a 1M-row batch against a reference's stored profile: the time, and the
+    check's whole-process memory against a 1M-row and a 10M-row reference (it must not grow)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="riskwatch-bench-profile-") as tmp:
+        python_measured(f"""
+import sys, json; sys.path.insert(0, {str(REPO)!r})
+{PROFILE_DATA}
+from riskwatch.drift.policy import DriftPolicy
+from riskwatch.drift.profile import numeric_edges, summarize, with_noise_table
+from riskwatch.drift.sorted_arrays import finite_sorted
+first = part(0, 1_000_000)
+edges = {{c: numeric_edges(finite_sorted(first[c], c)) for c in NUMERIC}}
+for n in (1_000_000, {rows}):
+    profile = None
+    for i in range({parts}):
+        summary = summarize(part(i + 1, n // {parts}), NUMERIC, CATEGORICAL, edges)
+        profile = summary if profile is None else profile.merge(summary)
+    profile = with_noise_table(profile, DriftPolicy())
+    open({tmp!r} + f"/profile-{{n}}.json", "w").write(json.dumps(profile.to_dict()))
+""", timeout=1800)
+        figures = {}
+        for n in (1_000_000, rows):
+            _, mem, out = python_measured(f"""
+import sys, json, time; sys.path.insert(0, {str(REPO)!r})
+{PROFILE_DATA}
+from riskwatch.drift.data import data_drift
+from riskwatch.drift.profile import ReferenceProfile
+profile = ReferenceProfile.from_dict(json.load(open({tmp!r} + "/profile-{n}.json")))
+batch = part(999, {batch_rows}, shift=0.05)
+times = []
+for _ in range(3):
+    start = time.perf_counter()
+    report = data_drift(profile, batch, NUMERIC, CATEGORICAL)
+    times.append(time.perf_counter() - start)
+print("CHECK", min(times), "ROWS", profile.n_rows, "DRIFTED", report.drifted)
+""")
+            figures[n] = (float(out.split("CHECK ")[1].split()[0]), mem)
+    check_s, big_mem = figures[rows]
+    small_mem = figures[1_000_000][1]
+    return [
+        Row(f"drift check, {batch_rows / 1e6:.0f}M-row batch vs {rows / 1e6:.0f}M-row profile", check_s,
+            figures[1_000_000][0], "s", "≤ 1 s (baseline: vs a 1M-row profile)", check_s <= 1),
+        Row(f"drift check memory, {rows / 1e6:.0f}M- vs 1M-row reference", big_mem, small_mem, "MB",
+            "within 10 % (independent of the reference)", big_mem <= 1.1 * small_mem),
+    ]

@@ -42,15 +42,26 @@ print("ROWS", r.n_rows, "QUARANTINED", len(r.quarantined))
     return _field(stdout, "SECONDS"), mem
 
 
-def duckdb_own(data: Path, out: Path) -> tuple[float, float]:
+DUCKDB_QUERIES = {
+    # The query the issue measured: every distinct row, in no particular order.
+    "distinct": "SELECT DISTINCT * FROM read_csv({files})",
+    # The same job as ours: the first of each duplicate kept, in file order (our bytes).
+    "ordered": "SELECT {columns} FROM (SELECT {columns}, min(pos) AS pos FROM (SELECT *, row_number() OVER () AS pos "
+               "FROM read_csv({files})) GROUP BY ALL) ORDER BY pos",
+}
+
+
+def duckdb_own(data: Path, out: Path, query: str = "ordered", memory_limit: str = "") -> tuple[float, float]:
+    setting = f"con.execute(\"SET memory_limit = '{memory_limit}'\").fetchall()" if memory_limit else ""
     _, mem, stdout = python_measured(f"""
 import glob, time, duckdb
 files = sorted(glob.glob({str(data)!r} + "/*.csv"))
 con = duckdb.connect()
+con.execute("SET enable_progress_bar = false").fetchall()
+{setting}
 start = time.perf_counter()
-con.execute(f\"\"\"COPY (SELECT {COLUMNS} FROM (SELECT {COLUMNS}, min(pos) AS pos FROM (
-    SELECT *, row_number() OVER () AS pos FROM read_csv({{files!r}})) GROUP BY ALL) ORDER BY pos)
-    TO '{out}' (HEADER)\"\"\").fetchall()
+query = {DUCKDB_QUERIES[query]!r}.format(files=repr(files), columns={COLUMNS!r})
+con.execute(f"COPY ({{query}}) TO '{out}' (HEADER)").fetchall()
 print("SECONDS", time.perf_counter() - start)
 """)
     return _field(stdout, "SECONDS"), mem
@@ -75,15 +86,23 @@ def ingestion(rows: int = 10_000_000, files: int = 20, doubled: bool = True) -> 
         size_mb = make_ingestion_data(data, rows, files) / 1e6
         ours_t, ours_mem = ours(data, tmp / "ours")
         duck_t, duck_mem = duckdb_own(data, tmp / "duckdb.csv")
+        distinct_t, distinct_mem = duckdb_own(data, tmp / "distinct.csv", "distinct")
+        bounded_t, bounded_mem = duckdb_own(data, tmp / "bounded.csv", "ordered", "512MB")
         pandas_t, pandas_mem = pandas_way(data, tmp / "pandas.csv")
         digest = _digest(tmp / "ours" / "finaldata.csv")
         same = digest == _digest(tmp / "duckdb.csv") == _digest(tmp / "pandas.csv")
         label = f"{rows / 1e6:.0f}M rows / {files} files ({size_mb:.0f} MB)"
         result = [
-            Row(f"ingestion {label} vs DuckDB's own, identical={same}", ours_t, duck_t, "s",
-                "≤ 1.2x DuckDB's time", ours_t <= 1.2 * duck_t),
+            Row(f"ingestion {label} vs DuckDB's SELECT DISTINCT", ours_t, distinct_t, "s",
+                "≤ 1.2x DuckDB's time", ours_t <= 1.2 * distinct_t),
+            Row(f"  vs DuckDB, same job (first kept, in order), identical={same}", ours_t, duck_t, "s",
+                "≤ 1.2x", ours_t <= 1.2 * duck_t),
+            Row("  vs DuckDB, same job within 512 MB (as ours)", ours_t, bounded_t, "s", "≤ 1.2x",
+                ours_t <= 1.2 * bounded_t),
             Row(f"ingestion {label} vs pandas", ours_t, pandas_t, "s", "faster than pandas", ours_t < pandas_t),
-            Row("ingestion peak memory vs DuckDB's own", ours_mem, duck_mem, "MB", "≤ 1,000 MB", ours_mem <= 1000),
+            Row("ingestion peak memory vs DuckDB's SELECT DISTINCT", ours_mem, distinct_mem, "MB", "≤ 1,000 MB",
+                ours_mem <= 1000),
+            Row("  vs DuckDB, same job / within 512 MB", duck_mem, bounded_mem, "MB", "", None),
             Row("ingestion peak memory vs pandas", ours_mem, pandas_mem, "MB", "≤ 1,000 MB", ours_mem <= 1000),
         ]
     if doubled:

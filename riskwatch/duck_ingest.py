@@ -25,6 +25,7 @@ from riskwatch.config import Schema
 from riskwatch.tables import LABELLED, NA_TOKENS, UNLABELLED, ValidationError, file_kind
 
 POSITION_STRIDE = 1 << 36   # rows per source in the position order: more than any one file holds
+BUCKET_ROWS = 4_000_000     # rows per de-duplication pass (its hash table must fit the memory limit)
 
 
 @dataclass
@@ -180,14 +181,24 @@ def merge(session: Session, sources: Sequence[Source], schema: Schema, parquet: 
                        f"{i} * {POSITION_STRIDE} + _r AS _p FROM {relation}")
     names = ", ".join(map(_q, columns))
     # Positions are explicit (file order, then row in the file) and the result is ORDER BY them, so
-    # DuckDB need not keep the scan's order — which lets the aggregate spill instead of failing.
+    # DuckDB need not keep the scan's order — which lets it spill instead of failing.
     session.run("SET preserve_insertion_order = false")
     if not selects:
         query = "SELECT " + ", ".join(f"CAST(NULL AS {sql_type[dtypes[c]]}) AS {_q(c)}" for c in columns) + " LIMIT 0"
     else:
-        query = (f"SELECT {names} FROM (SELECT {names}, min(_p) AS _p FROM ({' UNION ALL '.join(selects)}) "
-                 f"GROUP BY ALL) ORDER BY _p")
+        # One aggregate over every row needs a hash table as large as the drop; hash buckets of at
+        # most BUCKET_ROWS rows each keep it within the memory limit whatever the drop's size.
+        rows = sum(s.rows for s in sources)
+        buckets = max(1, -(-rows // BUCKET_ROWS))
+        union = " UNION ALL ".join(selects)
+        session.run(f"CREATE OR REPLACE TEMP TABLE _kept AS SELECT {names}, _p FROM ({union}) LIMIT 0")
+        for bucket in range(buckets):
+            where = f"WHERE hash({names}) % {buckets} = {bucket}" if buckets > 1 else ""
+            session.run(f"INSERT INTO _kept SELECT {names}, min(_p) FROM (SELECT * FROM ({union}) {where}) "
+                        f"GROUP BY ALL")
+        query = f"SELECT {names} FROM _kept ORDER BY _p"
     write_parquet(session, query, columns, dtypes, parquet)
+    session.run("DROP TABLE IF EXISTS _kept")
     session.run("SET preserve_insertion_order = true")
     return columns, dtypes
 

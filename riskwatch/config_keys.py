@@ -69,6 +69,7 @@ MEANINGS: dict[str, str] = {
     "runtime.kernel_name": "Jupyter kernel the stage notebooks run in",
     "runtime.execution_timeout": "seconds a notebook cell may take",
     "runtime.start_timeout": "seconds a kernel may take to start",
+    "runtime.warm_kernels": "start each stage's kernel (and its imports) while the previous stage runs",
     "report.chromium": "Chromium for the PDF (path or command); empty: `$RISKWATCH_CHROMIUM`, then the usual names",
     "report.index_url": "package index for the dependency check; empty: pip's own",
     "report.dependency_timeout": "seconds per index lookup; offline never fails the stage",

@@ -52,8 +52,15 @@ def kernel_environment(cfg: Config) -> None:
     os.environ.setdefault("JUPYTER_PLATFORM_DIRS", "1")
 
 
-def execute_stage(stage: Stage, cfg: Config, state: CycleState, notebooks_folder: Path | None = None) -> StageRun:
-    """Run ``stage``'s notebook with its resolved parameters; raise :class:`StageFailed` on any failure."""
+KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=CRITICAL"]
+
+
+def execute_stage(stage: Stage, cfg: Config, state: CycleState, notebooks_folder: Path | None = None,
+                  km: Any | None = None) -> StageRun:
+    """Run ``stage``'s notebook with its resolved parameters; raise :class:`StageFailed` on any failure.
+
+    ``km``: a kernel already started in the run folder (see :mod:`riskwatch.kernels`); papermill
+    starts one when it is None."""
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
@@ -79,7 +86,7 @@ def execute_stage(stage: Stage, cfg: Config, state: CycleState, notebooks_folder
             start_timeout=cfg.runtime["start_timeout"], progress_bar=False, log_output=False,
             # The kernel's own log (e.g. ipykernel's warning about local TCP) would land in
             # every cron log; cell errors are kept in the executed notebook instead.
-            extra_arguments=["--IPKernelApp.log_level=CRITICAL"])
+            extra_arguments=KERNEL_ARGUMENTS, **({"km": km} if km is not None else {}))
     except PapermillExecutionError as exc:
         reason = f"{exc.ename}: {exc.evalue} (cell {exc.exec_count or exc.cell_index})"
     except Exception as exc:  # CellTimeoutError, DeadKernelError, kernel start failures

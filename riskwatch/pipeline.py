@@ -23,7 +23,8 @@ from riskwatch.deployment import deploy_version, sync_production_folder
 from riskwatch.decisions import Decision
 from riskwatch.environment import EXIT_ENVIRONMENT, describe_environment_reason, environment_failure
 from riskwatch.events import Decided, Failed, RolledBack, RunStarted, StageEnded, StageStarted
-from riskwatch.executor import StageFailed, execute_stage
+from riskwatch.executor import KERNEL_ARGUMENTS, StageFailed, execute_stage, kernel_environment
+from riskwatch.kernels import KernelPool
 from riskwatch.faults import kill_point
 from riskwatch.integrity import integrity_advice, production_problem
 from riskwatch.ledger_repair import ensure_healthy
@@ -172,7 +173,21 @@ def refuse_unverified_production(cfg: Config, registry: Registry, recorder: Reco
 
 def run_stages(stages: tuple[Stage, ...], cfg: Config, state: CycleState, recorder: Recorder,
                notebooks_folder: Path | None = None) -> None:
-    """The loop: each stage whose condition holds runs, and what it glued becomes state and events."""
+    """The loop: each stage whose condition holds runs, and what it glued becomes state and events.
+    With ``runtime.warm_kernels``, each stage's kernel starts while the previous stage runs."""
+    pool = None
+    if cfg.runtime["warm_kernels"]:
+        kernel_environment(cfg)
+        pool = KernelPool(cfg.runtime["kernel_name"], state.run_dir, cfg.runtime["start_timeout"], KERNEL_ARGUMENTS)
+    try:
+        _run_stages(stages, cfg, state, recorder, notebooks_folder, pool)
+    finally:
+        if pool is not None:
+            pool.close()
+
+
+def _run_stages(stages: tuple[Stage, ...], cfg: Config, state: CycleState, recorder: Recorder,
+                notebooks_folder: Path | None, pool: KernelPool | None) -> None:
     for stage in stages:
         if recorder.environment_problem is not None:  # the machine refuses writes: stop here, cleanly
             raise StageFailed(stage.name, state.run_dir, f"not started: {recorder.environment_problem}")
@@ -182,12 +197,16 @@ def run_stages(stages: tuple[Stage, ...], cfg: Config, state: CycleState, record
             continue
         recorder.record(StageStarted(stage.name, stage.purpose))
         kill_point(f"before:{stage.name}")
+        km = pool.take() if pool is not None else None
         try:
-            done = execute_stage(stage, cfg, state, notebooks_folder)
+            done = execute_stage(stage, cfg, state, notebooks_folder, km)
         except StageFailed as exc:
             state.scraps[stage.name] = exc.scraps
             recorder.record(StageEnded(stage.name, str(exc.notebook_path), exc.started_at, exc.seconds, exc.reason))
             raise
+        finally:
+            if pool is not None:
+                pool.release(km)
         state.scraps[stage.name] = done.scraps
         kill_point(f"after:{stage.name}")  # e.g. production switched, nothing recorded yet
         recorder.record(StageEnded(stage.name, str(done.notebook), done.started_at, done.seconds))

@@ -1,0 +1,104 @@
+"""Kernels started before they are needed: while one stage runs, the next stage's kernel starts in
+the background and imports the heavy libraries, so a stage pays only for its own work.
+
+Each kernel serves one notebook and is shut down after it: a stage never meets another notebook's
+state, and a stage after a failure gets a fresh kernel like any other. The warm-up runs silently
+(no execution count, no history, no output), so an executed notebook is exactly what an analyst
+gets from a new kernel. If a warm kernel cannot be had, papermill starts one as before.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, Sequence
+
+# What the stage notebooks import; importing it ahead is most of a stage's start-up time.
+PRELOAD = """
+import json, math, pathlib
+import numpy, pandas, scipy.stats, pyarrow, pyarrow.parquet
+import matplotlib, matplotlib.pyplot
+import sklearn.pipeline, sklearn.linear_model, sklearn.preprocessing, sklearn.compose, sklearn.impute
+import sklearn.metrics, sklearn.model_selection
+import IPython.display
+import riskwatch.scraps, riskwatch.config, riskwatch.tables
+riskwatch.scraps._import_scrapbook()
+""".strip()
+
+
+class KernelPool:
+    """``ahead`` spare kernels at a time, started in background threads.
+
+    ``take()`` hands over a started, warmed kernel manager (or None when warming failed: the caller
+    lets papermill start its own) and starts warming the next; ``release(km)`` shuts a used one
+    down in the background; ``close()`` stops the spare and waits for every shutdown.
+    """
+
+    def __init__(self, kernel_name: str, cwd: Path, start_timeout: float, extra_arguments: Sequence[str] = (),
+                 preload: str = PRELOAD, ahead: int = 2):
+        self.kernel_name, self.cwd, self.start_timeout = kernel_name, Path(cwd), float(start_timeout)
+        self.extra_arguments, self.preload, self.ahead = list(extra_arguments), preload, ahead
+        self._starter = ThreadPoolExecutor(ahead, thread_name_prefix="riskwatch-kernel-start")
+        self._stopper = ThreadPoolExecutor(1, thread_name_prefix="riskwatch-kernel-stop")
+        self._spares: list[Future] = []
+
+    def warm(self) -> None:
+        """Keep ``ahead`` kernels on their way."""
+        while len(self._spares) < self.ahead:
+            self._spares.append(self._starter.submit(_run, self._start()))
+
+    def take(self) -> Any | None:
+        """A warmed kernel manager for the next notebook, or None if warming failed."""
+        self.warm()
+        future = self._spares.pop(0)
+        try:
+            km = future.result(timeout=self.start_timeout + 30)
+        except Exception:  # noqa: BLE001 — papermill will start a kernel the usual way and report any failure
+            km = None
+        self.warm()
+        return km
+
+    def release(self, km: Any | None) -> None:
+        if km is not None:
+            self._stopper.submit(_run, _shutdown(km))
+
+    def close(self) -> None:
+        spares, self._spares = self._spares, []
+        self._starter.shutdown(wait=True)  # the spares finish starting, then are stopped
+        for spare in spares:
+            if spare.exception() is None:
+                self.release(spare.result())
+        self._stopper.shutdown(wait=True)
+
+    async def _start(self) -> Any:
+        from jupyter_client.manager import AsyncKernelManager
+
+        km = AsyncKernelManager(kernel_name=self.kernel_name)
+        await km.start_kernel(cwd=str(self.cwd), extra_arguments=self.extra_arguments)
+        kc = km.client()
+        kc.start_channels()
+        try:
+            await kc.wait_for_ready(timeout=self.start_timeout)
+            msg_id = kc.execute(self.preload, silent=True, store_history=False)
+            while True:
+                reply = await kc.get_shell_msg(timeout=self.start_timeout)
+                if reply["parent_header"].get("msg_id") == msg_id:
+                    break
+        except BaseException:
+            kc.stop_channels()
+            await _shutdown(km)
+            raise
+        kc.stop_channels()
+        return km
+
+
+async def _shutdown(km: Any) -> None:
+    try:
+        await km.shutdown_kernel(now=True)
+    except Exception:  # noqa: BLE001 — a kernel that died on its own needs no shutdown
+        pass
+
+
+def _run(coroutine: Any) -> Any:
+    return asyncio.run(coroutine)

@@ -56,6 +56,7 @@ bench: install system-deps
 	$(PY) bench/drift_accuracy.py
 	$(PY) bench/estimation_accuracy.py
 	$(PY) bench/api.py --seconds 3
+	$(PY) bench/api_openloop.py
 	$(PY) bench/chaos.py
 
 api: install

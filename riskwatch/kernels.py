@@ -14,39 +14,63 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Sequence
 
-# What the stage notebooks import; importing it ahead is most of a stage's start-up time.
-PRELOAD = """
-import json, math, pathlib
-import numpy, pandas, scipy.stats, pyarrow, pyarrow.parquet
-import matplotlib, matplotlib.pyplot
-import sklearn.pipeline, sklearn.linear_model, sklearn.preprocessing, sklearn.compose, sklearn.impute
-import sklearn.metrics, sklearn.model_selection
-import IPython.display
-import riskwatch.scraps, riskwatch.config, riskwatch.tables
-riskwatch.scraps._import_scrapbook()
-""".strip()
+# Every stage glues its scraps: scrapbook's import is part of every stage's start-up.
+SCRAPBOOK = "import riskwatch.scraps\nriskwatch.scraps._import_scrapbook()"
+
+
+def imports_of(notebook: Path) -> str:
+    """Code importing what ``notebook``'s cells import (each import on its own, failures ignored),
+    then scrapbook: what a kernel meant for that notebook imports ahead."""
+    import ast
+    import json
+
+    modules: list[str] = []
+    for cell in json.loads(Path(notebook).read_text(encoding="utf-8")).get("cells", []):
+        if cell.get("cell_type") != "code":
+            continue
+        source = "".join(cell.get("source", ""))
+        source = "\n".join(line for line in source.splitlines() if not line.lstrip().startswith(("%", "!")))
+        try:
+            tree = ast.parse(source)
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
+                     [node.module] if isinstance(node, ast.ImportFrom) and node.module and not node.level else [])
+            modules += [n for n in names if n not in modules]
+    lines = [f"try:\n    import {m}\nexcept Exception:\n    pass" for m in modules]
+    return "\n".join(lines + [SCRAPBOOK])
 
 
 class KernelPool:
     """``ahead`` spare kernels at a time, started in background threads.
 
+    ``preloads`` is what the coming notebooks import, in the order they are expected to run (see
+    :func:`imports_of`): each new kernel imports the next of them (scrapbook alone once they run
+    out). A skipped stage only means a kernel imported a little more or less than needed.
     ``take()`` hands over a started, warmed kernel manager (or None when warming failed: the caller
     lets papermill start its own) and starts warming the next; ``release(km)`` shuts a used one
-    down in the background; ``close()`` stops the spare and waits for every shutdown.
+    down in the background; ``close()`` stops the spares and waits for every shutdown.
     """
 
     def __init__(self, kernel_name: str, cwd: Path, start_timeout: float, extra_arguments: Sequence[str] = (),
-                 preload: str = PRELOAD, ahead: int = 2):
+                 preloads: Sequence[str] = (), ahead: int = 2):
         self.kernel_name, self.cwd, self.start_timeout = kernel_name, Path(cwd), float(start_timeout)
-        self.extra_arguments, self.preload, self.ahead = list(extra_arguments), preload, ahead
+        self.extra_arguments, self.ahead = list(extra_arguments), ahead
+        self.preloads = list(preloads)
+        self._runner_warmed = False
         self._starter = ThreadPoolExecutor(ahead, thread_name_prefix="riskwatch-kernel-start")
         self._stopper = ThreadPoolExecutor(1, thread_name_prefix="riskwatch-kernel-stop")
         self._spares: list[Future] = []
 
     def warm(self) -> None:
-        """Keep ``ahead`` kernels on their way."""
+        """Keep ``ahead`` kernels on their way (and papermill imported here meanwhile)."""
+        if not self._spares and not self._runner_warmed:
+            self._runner_warmed = True
+            self._stopper.submit(__import__, "papermill")  # the runner needs it for the first stage
         while len(self._spares) < self.ahead:
-            self._spares.append(self._starter.submit(_run, self._start()))
+            preload = self.preloads.pop(0) if self.preloads else SCRAPBOOK
+            self._spares.append(self._starter.submit(_run, self._start(preload)))
 
     def take(self) -> Any | None:
         """A warmed kernel manager for the next notebook, or None if warming failed."""
@@ -71,7 +95,7 @@ class KernelPool:
                 self.release(spare.result())
         self._stopper.shutdown(wait=True)
 
-    async def _start(self) -> Any:
+    async def _start(self, preload: str) -> Any:
         from jupyter_client.manager import AsyncKernelManager
 
         km = AsyncKernelManager(kernel_name=self.kernel_name)
@@ -80,7 +104,7 @@ class KernelPool:
         kc.start_channels()
         try:
             await kc.wait_for_ready(timeout=self.start_timeout)
-            msg_id = kc.execute(self.preload, silent=True, store_history=False)
+            msg_id = kc.execute(preload, silent=True, store_history=False)
             while True:
                 reply = await kc.get_shell_msg(timeout=self.start_timeout)
                 if reply["parent_header"].get("msg_id") == msg_id:

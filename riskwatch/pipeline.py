@@ -24,7 +24,7 @@ from riskwatch.decisions import Decision
 from riskwatch.environment import EXIT_ENVIRONMENT, describe_environment_reason, environment_failure
 from riskwatch.events import Decided, Failed, RolledBack, RunStarted, StageEnded, StageStarted
 from riskwatch.executor import KERNEL_ARGUMENTS, StageFailed, execute_stage, kernel_environment
-from riskwatch.kernels import KernelPool
+from riskwatch.kernels import KernelPool, imports_of
 from riskwatch.faults import kill_point
 from riskwatch.integrity import integrity_advice, production_problem
 from riskwatch.ledger_repair import ensure_healthy
@@ -178,7 +178,10 @@ def run_stages(stages: tuple[Stage, ...], cfg: Config, state: CycleState, record
     pool = None
     if cfg.runtime["warm_kernels"]:
         kernel_environment(cfg)
-        pool = KernelPool(cfg.runtime["kernel_name"], state.run_dir, cfg.runtime["start_timeout"], KERNEL_ARGUMENTS)
+        folder = notebooks_folder or cfg.notebooks_path
+        pool = KernelPool(cfg.runtime["kernel_name"], state.run_dir, cfg.runtime["start_timeout"], KERNEL_ARGUMENTS,
+                          [imports_of(stage.notebook_path(folder)) for stage in stages])
+        pool.warm()
     try:
         _run_stages(stages, cfg, state, recorder, notebooks_folder, pool)
     finally:

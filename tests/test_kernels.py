@@ -15,7 +15,7 @@ from conftest import REPO
 from riskwatch.config import load_config
 from riskwatch.cycle import ALWAYS, CycleState
 from riskwatch.executor import KERNEL_ARGUMENTS, StageFailed, execute_stage, kernel_environment
-from riskwatch.kernels import KernelPool
+from riskwatch.kernels import KernelPool, imports_of
 from riskwatch.stages import Stage
 
 pytestmark = pytest.mark.integration
@@ -65,11 +65,13 @@ def test_each_kernel_serves_one_notebook_even_after_a_failure(project: Path, tmp
                      "glue('pid', os.getpid())", "raise ValueError('boom')")
     looks = notebook(folder, "looks.ipynb", "from riskwatch.scraps import glue\nimport os, sys\n"
                      "glue('leaked', 'secret' in globals())\nglue('pid', os.getpid())\n"
-                     "glue('preloaded', 'sklearn.pipeline' in sys.modules)\nglue('stage_finished', True)")
+                     "glue('preloaded', 'sklearn.pipeline' in sys.modules)",   # imported ahead, for the cell below
+                     "import sklearn.pipeline\nglue('stage_finished', True)")
     state = CycleState(run_id="x", run_dir=tmp_path / "run")
     state.run_dir.mkdir()
     kernel_environment(cfg)
-    pool = KernelPool("python3", state.run_dir, 60, KERNEL_ARGUMENTS, ahead=2)
+    pool = KernelPool("python3", state.run_dir, 60, KERNEL_ARGUMENTS,
+                      [imports_of(folder / fails), imports_of(folder / looks)], ahead=2)
     try:
         first = pool.take()
         with pytest.raises(StageFailed, match="boom") as failed:

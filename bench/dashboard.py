@@ -30,7 +30,9 @@ def main() -> None:
     from riskwatch.report_export import find_chromium
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--settle", type=float, default=10.0,
+                        help="seconds before each page: Voila refills its pre-heated kernel meanwhile")
     parser.add_argument("--screenshot")
     args = parser.parse_args()
     chromium = find_chromium()
@@ -53,6 +55,7 @@ def main() -> None:
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=chromium, args=ARGS)
                 for _ in range(args.runs):
+                    time.sleep(args.settle)
                     page = browser.new_page()
                     start = time.perf_counter()
                     page.goto(f"http://127.0.0.1:{port}/", timeout=120_000)

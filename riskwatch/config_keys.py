@@ -84,6 +84,7 @@ MEANINGS: dict[str, str] = {
     "dashboard.cull_idle_timeout": "seconds before an idle dashboard kernel is shut down (0: never)",
     "dashboard.cull_interval": "seconds between checks for idle kernels",
     "dashboard.cull_connected": "also cull idle kernels whose page is still open",
+    "dashboard.preheat": "keep one kernel ready (imports done) for the next page; it reads the data when the page is asked for",
     "alerts.webhook_url": "URL that receives a JSON message per event; empty: no alerts",
     "alerts.timeout": "seconds per delivery; a failed one is retried on the next run",
     "alerts.events": "which events alert: `drift`, `deploy`, `reject`, `failure`",

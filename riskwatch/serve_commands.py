@@ -53,6 +53,7 @@ def dashboard(cfg, port: int, host: str | None = None) -> int:
     kernel_environment(cfg)
     env = {**os.environ, "RISKWATCH_CONFIG": str(cfg.source)}
     with tempfile.TemporaryDirectory(prefix="riskwatch-voila-") as private:
+        env["IPYTHONDIR"] = quiet_kernels(Path(private))
         command = voila_command(notebook, host, port, cfg.dashboard, token_config(token, Path(private)))
         query = "?token=<your token>" if token else ""
         print(f"riskwatch dashboard on http://{host}:{port}/{query} (Ctrl-C to stop)", flush=True)
@@ -67,12 +68,23 @@ def voila_command(notebook: Path, host: str, port: int, settings: dict[str, Any]
                f"--MappingKernelManager.cull_idle_timeout={settings['cull_idle_timeout']}",
                f"--MappingKernelManager.cull_interval={settings['cull_interval']}",
                f"--MappingKernelManager.cull_connected={settings['cull_connected']}"]
+    if settings.get("preheat"):  # the notebook waits (voila.utils.wait_for_request) before reading data
+        command += ["--preheat_kernel=True", "--VoilaConfiguration.default_pool_size=1"]
     if config_dir is not None:  # the token travels in a private file, never on a command line `ps` shows
         from jupyter_core.paths import jupyter_config_path
 
         paths = [str(config_dir), str(notebook.parent), *jupyter_config_path()]
         command += [f"--Voila.config_file_paths={path}" for path in paths]
     return command
+
+
+def quiet_kernels(folder: Path) -> str:
+    """An IPython folder whose kernels log only critical errors: a pre-heated kernel stopped while it
+    waits for a page would otherwise print a traceback on every shutdown."""
+    profile = folder / "ipython" / "profile_default"
+    profile.mkdir(parents=True, exist_ok=True)
+    (profile / "ipython_kernel_config.py").write_text('c.IPKernelApp.log_level = "CRITICAL"\n')
+    return str(folder / "ipython")
 
 
 def token_config(token: str, folder: Path) -> Path | None:

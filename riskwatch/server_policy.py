@@ -30,6 +30,7 @@ DEFAULT_DASHBOARD: dict[str, Any] = {
     "cull_idle_timeout": 600,    # seconds a page's kernel may sit idle before Voila shuts it down (0: never)
     "cull_interval": 60,         # seconds between checks for idle kernels
     "cull_connected": False,     # also cull kernels of pages still open (their widgets stop answering)
+    "preheat": True,             # keep one kernel started with the imports done, waiting for the next page
 }
 
 

@@ -22,7 +22,9 @@ import sys
 import tempfile
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -121,27 +123,33 @@ def start_server(config: Path) -> tuple[subprocess.Popen, int]:
             time.sleep(0.1)
 
 
+@contextmanager
+def warm_server(prefix: str) -> Iterator[tuple[subprocess.Popen, int]]:
+    """A throw-away project with v1 deployed, its server on a free port, warmed up; stopped after."""
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        server, port = start_server(prepare_project(Path(tmp)))
+        try:
+            load(port, 4, 1.0, RECORD)  # warm-up: model loaded, code paths hot
+            yield server, port
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--no-memory", action="store_true", help="skip bench/api_memory.py")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="riskwatch-bench-api-") as tmp:
-        config = prepare_project(Path(tmp))
-        server, port = start_server(config)
-        try:
-            load(port, 4, 1.0, RECORD)  # warm-up: model loaded, code paths hot
-            baseline_body = json.dumps({"data_path": "testdata.csv"}).encode()
-            rows = []
-            for clients in (1, 16, 64):
-                ours = load(port, clients, args.seconds, RECORD)
-                base = load(port, clients, args.seconds, baseline_body)
-                rows.append((clients, ours, base))
-            seconds, size = upload_time(port, args.rows)
-        finally:
-            server.terminate()
-            server.wait(timeout=10)
+    with warm_server("riskwatch-bench-api-") as (_, port):
+        baseline_body = json.dumps({"data_path": "testdata.csv"}).encode()
+        rows = []
+        for clients in (1, 16, 64):
+            ours = load(port, clients, args.seconds, RECORD)
+            base = load(port, clients, args.seconds, baseline_body)
+            rows.append((clients, ours, base))
+        seconds, size = upload_time(port, args.rows)
     print(f"{'figure':<42} {'ours':>10} {'baseline':>10} {'ratio':>7}")
     for clients, ours, base in rows:
         for key in ("p50_ms", "p99_ms", "rps"):

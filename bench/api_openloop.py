@@ -17,12 +17,11 @@ import asyncio
 import json
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from api import RECORD, load, prepare_project, start_server  # noqa: E402
+from api import RECORD, warm_server  # noqa: E402
 
 TARGET_P99_MS = 10.0
 
@@ -97,18 +96,11 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=1000.0)
     parser.add_argument("--seconds", type=float, default=10.0)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="riskwatch-bench-openloop-") as tmp:
-        config = prepare_project(Path(tmp))
-        server, port = start_server(config)
-        try:
-            load(port, 4, 1.0, RECORD)  # warm-up: model loaded, code paths hot
-            placement = pin(server.pid)
-            ours = open_loop(port, args.rate, args.seconds, RECORD)
-            time.sleep(1.0)
-            base = open_loop(port, args.rate, args.seconds, json.dumps({"data_path": "testdata.csv"}).encode())
-        finally:
-            server.terminate()
-            server.wait(timeout=10)
+    with warm_server("riskwatch-bench-openloop-") as (server, port):
+        placement = pin(server.pid)
+        ours = open_loop(port, args.rate, args.seconds, RECORD)
+        time.sleep(1.0)
+        base = open_loop(port, args.rate, args.seconds, json.dumps({"data_path": "testdata.csv"}).encode())
     print(f"open loop: {args.rate:.0f} requests/s offered for {args.seconds:.0f} s on loopback; {placement}")
     print(f"{'figure':<40} {'ours':>10} {'baseline':>10}")
     for key in ("achieved", "p50_ms", "p99_ms", "max_ms", "errors"):

@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run test bench api dashboard install install-test system-deps sample-data clean help
+.PHONY: run test bench api dashboard screenshots install install-test system-deps sample-data clean help
 
 help:
 	@echo "make run    - create .venv, install riskwatch, run one cycle on the bundled sample data"
@@ -64,6 +64,11 @@ api: install
 
 dashboard: install
 	$(PY) runner.py dashboard
+
+# The README's pictures: two sample cycles in a temporary project, then each dashboard tab at
+# 1,400 px and the report's page 1, as small PNGs in docs/.
+screenshots: install system-deps
+	$(PY) -m riskwatch.screenshots docs
 
 sample-data: install
 	$(PY) -m riskwatch.sample data

@@ -19,6 +19,7 @@ import pandas as pd
 from riskwatch.config import Config, load_config
 from riskwatch.layout import RunFolder
 from riskwatch.ledger import Ledger
+from riskwatch.report_tables import when
 from riskwatch.records import frame_from_records, read_csv_bytes, validate_frame
 from riskwatch.registry import Registry
 from riskwatch.reporting import describe_latest_estimate, describe_quarantine
@@ -85,19 +86,6 @@ def empty_state_message(state: DashboardState) -> str:
             f"(config: `{state.config.source}`). Then reload this page.")
 
 
-def model_summary(state: DashboardState) -> str:
-    m = state.metrics
-    scores = " · ".join(f"{label} **{m[key]:.4f}**" for key, label in (
-        ("f1", "F1"), ("precision", "precision"), ("recall", "recall"), ("roc_auc", "ROC AUC"))
-        if m.get(key) is not None)
-    features = ", ".join(state.config.schema.features)
-    return (f"## Deployed model v{state.version}\n"
-            f"In production since {state.pointer.get('since')} ({state.pointer.get('action')}). "
-            f"{scores} on {m.get('n', '?')} test clients.\n\n"
-            f"`{state.metadata.get('estimator')}` trained on {state.metadata.get('training_rows')} rows; "
-            f"features: {features}.")
-
-
 def last_run_summary(state: DashboardState) -> str:
     run = state.last_run
     if not run:
@@ -121,7 +109,7 @@ def risk_overview(state: DashboardState) -> str:
     counts = " · ".join(f"**{band} {n:,}**" if i == 0 else f"{band} {n:,}"
                         for i, (band, n) in enumerate(risk.counts.items()))
     return (f"### Clients at risk\nLatest list ({risk.total:,} clients, model v{risk.model_version}, "
-            f"written {risk.updated_at}): {counts}")
+            f"written {when(risk.updated_at)} UTC): {counts}")
 
 
 def risk_band_options(state: DashboardState) -> list[tuple[str, str]]:
@@ -141,7 +129,8 @@ def top_at_risk(state: DashboardState, band: str = "") -> pd.DataFrame:
 
 def top_at_risk_html(state: DashboardState, band: str = "") -> str:
     """The clients-at-risk panel as HTML: the top clients (of one band, if given) and the download link."""
-    return top_at_risk(state, band).to_html(classes="risk-table") + risk_download(state, band)
+    table = top_at_risk(state, band).rename_axis("#").reset_index()
+    return table.to_html(index=False, border=0, classes="dataframe rw-table risk-table") + risk_download(state, band)
 
 
 def risk_download(state: DashboardState, band: str = "") -> str:
@@ -212,9 +201,3 @@ def report_links(state: DashboardState) -> str:
             links.append(f'<a download="riskwatch-{run.run_id}-{path.name}" '
                          f'href="data:{mime};base64,{payload}">{path.name}</a>')
     return (f"Latest report (run {run.run_id}): " + " · ".join(links)) if links else "No report yet."
-
-
-def missing_table(state: DashboardState) -> pd.DataFrame:
-    if not state.diagnostics:
-        return pd.DataFrame()
-    return pd.DataFrame.from_dict(state.diagnostics["missing_values"], orient="index")

@@ -30,6 +30,8 @@ body { font-family: "DejaVu Sans", Arial, sans-serif; font-size: 10.5pt; }
 table.dataframe { font-size: 8pt; border-collapse: collapse; }
 table.dataframe td { white-space: normal; }
 table.dataframe td, table.dataframe th { padding: 2px 6px; }
+table.rw-table td, table.rw-table th { text-align: left; }
+table.rw-table td:first-child { white-space: nowrap; }
 h1 { page-break-before: avoid; } h2 { page-break-after: avoid; margin-top: 1.2em; }
 .jp-OutputPrompt, .jp-InputPrompt { display: none; }
 </style>"""

@@ -1,155 +1,149 @@
-"""The manager's report: figures and tables for notebook 06 (and the dashboard)."""
+"""The manager's report (notebook 06): gathers what the cycle did from the registry, the ledger,
+the diagnostics and the risk list, and lays it out with :mod:`riskwatch.report_story` (page 1),
+:mod:`riskwatch.report_charts` and :mod:`riskwatch.report_tables`. The one-line descriptions here
+are shared with ``status`` and the dashboard."""
 
 from __future__ import annotations
 
+import json
+from html import escape
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Sequence
 
+from riskwatch import layout
+from riskwatch import report_charts as charts
+from riskwatch import report_tables as tables
 from riskwatch.config import Schema
+from riskwatch.report_story import CycleStory, page_one_html, quarantine_sentence
+from riskwatch.report_tables import drift_table  # noqa: F401  (notebook 05 shows it)
 from riskwatch.riskfile import read_risk_list
 
 
-def confusion_matrix_figure(matrix: Sequence[Sequence[int]], title: str):
-    import matplotlib.pyplot as plt
-    import seaborn as sns
-
-    fig, ax = plt.subplots(figsize=(4.2, 3.4))
-    sns.heatmap(matrix, annot=True, fmt="d", cmap="Blues", cbar=False, ax=ax,
-                xticklabels=["stays (0)", "leaves (1)"], yticklabels=["stays (0)", "leaves (1)"])
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("actual")
-    ax.set_title(title)
-    fig.tight_layout()
-    return fig
-
-
-def roc_pr_figure(y_true: Sequence[int], probability: Sequence[float], label: str):
-    import matplotlib.pyplot as plt
-    from sklearn.metrics import PrecisionRecallDisplay, RocCurveDisplay
-
-    fig, (left, right) = plt.subplots(1, 2, figsize=(8.4, 3.4))
-    if len(set(y_true)) == 2:
-        RocCurveDisplay.from_predictions(y_true, probability, name=label, ax=left)
-        PrecisionRecallDisplay.from_predictions(y_true, probability, name=label, ax=right)
-    else:
-        for ax in (left, right):
-            ax.text(0.5, 0.5, "test data has one class only", ha="center")
-    left.set_title("ROC curve")
-    right.set_title("Precision-recall curve")
-    fig.tight_layout()
-    return fig
-
-
 def score_history_frame(ledger_path: Path):
-    """Test-data F1 of every scored model over time, with deployments and rollbacks."""
+    """(scores, deployment events) from the ledger, for the score-history chart."""
     import pandas as pd
 
     from riskwatch.ledger import Ledger
 
     ledger = Ledger(ledger_path)
-    scores = pd.DataFrame(ledger.scores(roles=["challenger", "production"]))
-    events = pd.DataFrame(ledger.deployments(1000))
-    return scores, events
+    return pd.DataFrame(ledger.scores()), pd.DataFrame(ledger.deployments(1000))
 
 
-def score_history_figure(scores, events):
-    import matplotlib.pyplot as plt
-    import pandas as pd
-
-    fig, ax = plt.subplots(figsize=(8.4, 3.0))
-    if not scores.empty:
-        test = scores[scores["dataset"] == "test"].drop_duplicates(["run_id", "version", "role"])
-        for role, marker in (("challenger", "o"), ("production", "s")):
-            part = test[test["role"] == role]
-            ax.plot(pd.to_datetime(part["at"]), part["f1"], marker=marker, linestyle="-" if role == "production" else "",
-                    label=f"{role} (test F1)")
-        batch = scores[scores["dataset"] == "batch"]
-        if not batch.empty:
-            ax.plot(pd.to_datetime(batch["at"]), batch["f1"], "x", label="deployed model on new data")
-    if not events.empty:
-        for _, event in events.iterrows():
-            colour = {"deploy": "green", "rollback": "orange", "reject": "red"}.get(event["action"], "grey")
-            ax.axvline(pd.to_datetime(event["at"]), color=colour, alpha=0.3)
-    ax.set_ylabel("F1")
-    ax.set_ylim(0, 1.05)
-    ax.legend(loc="lower left", fontsize=8)
-    ax.set_title("Scores across runs (lines: green deploy, red reject, orange rollback)")
-    fig.autofmt_xdate()
-    fig.tight_layout()
-    return fig
-
-
-PSI_BAND_SHORT = {"no significant change": "low", "moderate change": "moderate",
-                  "significant change": "high"}
-
-
-def drift_table(drift: dict[str, Any] | None):
-    """One row per feature: method, value, p-value, effect size, PSI and the verdict — narrow
-    enough for an A4 page."""
-    import pandas as pd
-
-    if not drift:
-        return pd.DataFrame()
-
-    def number(value: Any) -> str:
-        return "—" if value is None or value != value else f"{value:.3g}"
-
+def recent_models(registry, version: int | None, limit: int = 4) -> list[dict[str, Any]]:
+    """The newest scored versions with their role, for the models table."""
     rows = []
-    for f in drift["features"]:
-        rows.append({"feature": f["feature"], "method": f["method"], "value": number(f["statistic"]),
-                     "noise bound": number(f.get("noise_bound")), "p-value": number(f["p_value"]),
-                     "effect size": f"{number(f['effect_size'])} ({f['effect_name']})",
-                     "PSI": f"{number(f['psi'])} ({PSI_BAND_SHORT.get(f['psi_band'], f['psi_band'])})",
-                     "verdict": "DRIFT" if f["drifted"] else "no drift"})
-    return pd.DataFrame(rows).set_index("feature")
+    for v in reversed(registry.versions()):
+        if len(rows) >= limit:
+            break
+        m = registry.metrics(v)
+        if not m:
+            continue
+        status = registry.status(v)["status"]
+        role = "in production" if v == version else ("new, rejected" if status == "rejected" else status)
+        rows.append({"version": v, "role": role, "metrics": m})
+    return rows
 
 
-def events_table(events):
-    """Deployments, rejections and rollbacks, newest first, with readable times."""
-    import pandas as pd
+@dataclass
+class Report:
+    """What notebook 06 displays, section by section: HTML strings and matplotlib figures."""
 
-    if events.empty:
-        return events
-    table = events[["at", "action", "version", "f1", "reason"]].copy()
-    table["at"] = pd.to_datetime(table["at"]).dt.strftime("%Y-%m-%d %H:%M")
-    table["version"] = "v" + table["version"].astype("Int64").astype(str)
-    return table.set_index("at")
+    page_one: str
+    version: int | None = None     # the model in production when the report was written
+    sections: dict[str, list[Any]] = field(default_factory=dict)
 
 
-def risk_summary(risk_path: Path, schema: Schema, bands: Sequence[str], top: int):
-    """(sentence, table of the top clients) for a run's risk list, or (sentence, None) without one."""
-    risk = read_risk_list(Path(risk_path), schema, bands)
-    if risk is None:
-        return "No new client data in this cycle, so no risk list.", None
-    if not risk.total:
-        return "The risk list is empty.", None
-    per_band = " · ".join(f"{band} **{n}**" for band, n in risk.counts.items())
-    sentence = (f"**{risk.total} clients** of the new data scored by v{risk.model_version}: {per_band}. "
-                f"The {min(top, risk.total)} most at risk:")
-    table = risk.clients().head(top)[[schema.id_column, "probability", "risk_band"]].rename(
-        columns={schema.id_column: "client", "probability": "attrition risk", "risk_band": "band"})
-    table["attrition risk"] = (100 * table["attrition risk"]).map("{:.1f} %".format)
-    return sentence, table.set_index("client")
-
-
-def estimates_table(ledger_path: Path, limit: int = 8):
-    """F1 estimated when clients were scored, beside the realised F1 once their outcomes arrived."""
-    import pandas as pd
+def build_report(run_id: str, mode: str, outcome: str, decisions: dict, drift_check: dict | None,
+                 registry_path: str | Path, ledger_path: str | Path, diagnostics_path: str | Path,
+                 test_data_path: str | Path, output_model_path: str | Path, candidate_version: int | None,
+                 risk_path: str | Path, schema: Schema, risk_bands: Sequence[str], risk_top: int) -> Report:
+    """Everything the report shows, in order; writes the baseline's confusion-matrix PNG."""
+    import matplotlib.pyplot as plt
 
     from riskwatch.ledger import Ledger
+    from riskwatch.metrics import predict_risk
+    from riskwatch.registry import Registry
+    from riskwatch.tables import load_table
 
-    rows = Ledger(ledger_path).estimates_and_outcomes(limit)
-    if not rows:
-        return None
+    registry = Registry(Path(registry_path))
+    version = registry.production_version()
+    metrics = (registry.metrics(version) or {}) if version is not None else {}
+    diagnostics_file = Path(diagnostics_path)
+    diagnostics = json.loads(diagnostics_file.read_text()) if diagnostics_file.exists() else {}
+    has_ledger = Path(ledger_path).exists()
+    ledger = Ledger(ledger_path) if has_ledger else None
+    quarantine = ledger.quarantine([run_id]) if ledger else []
+    risk = read_risk_list(Path(risk_path), schema, risk_bands)
+    story = CycleStory(run_id, mode, outcome, decisions or {}, version, metrics,
+                       ledger.latest_estimate() if ledger else None, risk, risk_top, quarantine, drift_check,
+                       datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
+    sections: dict[str, list[Any]] = {}
+    figures = []
 
-    def f1(value: float | None) -> str:
-        return "—" if value is None else f"{value:.3f}"
+    def add(title: str, *items: Any) -> None:
+        sections.setdefault(title, []).extend(item for item in items if item is not None and item != "")
 
-    return pd.DataFrame([{
-        "scored in run": r["run_id"], "model": f"v{r['version']}", "clients": r["n"],
-        "estimated F1": f1(r["estimated_f1"]) + (f" ({r['interval'][0]:.2f}–{r['interval'][1]:.2f})" if r["interval"] else ""),
-        "realised F1": f1(r["realised_f1"]) if r["realised_f1"] is not None else "outcomes not in yet",
-    } for r in rows]).set_index("scored in run")
+    if version is not None:
+        add("1. The model", "<p>Scores on the labelled test data, newest versions first:</p>",
+            tables.html(tables.models_table(recent_models(registry, version))))
+        fig = charts.confusion_matrix_figure(metrics["confusion_matrix"], f"Confusion matrix, v{version} on test data")
+        Path(output_model_path).mkdir(parents=True, exist_ok=True)
+        fig.savefig(Path(output_model_path) / layout.CONFUSION_MATRIX, dpi=120)
+        test = load_table(test_data_path, schema)
+        probability = predict_risk(registry.load_model(version), test, schema)["probability"]
+        figures += [fig, charts.roc_pr_figure(test[schema.target].tolist(), probability.tolist(), f"v{version}")]
+        add("1. The model", *figures[-2:])
+    scores, events = score_history_frame(Path(ledger_path)) if has_ledger else (None, None)
+    if scores is not None:
+        figures.append(charts.score_history_figure(scores, events))
+        add("2. Scores by run", figures[-1],
+            "<p>Deployments, rejections and rollbacks, newest first:</p>" if not events.empty else "",
+            tables.html(tables.events_table(events)))
+        if ledger is not None and (rows := ledger.estimates_and_outcomes(8)):
+            add("2. Scores by run", "<p>F1 estimated when clients were scored, and realised once their "
+                                    "outcomes arrived:</p>", tables.html(tables.estimates_table(rows)))
+    add_drift(add, figures, drift_check, diagnostics, version, candidate_version)
+    if risk is not None and risk.total:
+        figures.append(charts.risk_distribution_figure(risk.table["probability"], risk.table["risk_band"],
+                                                       risk.bands))
+        add("4. Clients at risk", figures[-1])
+    add("5. Data quality", f"<p>{escape(quarantine_sentence(quarantine))}</p>",
+        tables.html(tables.quarantine_table(quarantine)))
+    if diagnostics:
+        add("5. Data quality", f"<p>{diagnostics['rows']:,} ingested rows. Missing values per column:</p>",
+            tables.html(tables.missing_table(diagnostics["missing_values"])),
+            "<p>Summary statistics of the numeric features:</p>",
+            tables.html(tables.statistics_table(diagnostics["summary_statistics"])))
+    appendix = "Appendix: diagnostics"
+    if ledger is not None:
+        add(appendix, "<p>Seconds per stage of this run, as printed at the end of the run and kept in "
+                      "run.json and the ledger:</p>",
+            tables.html(tables.timings_table(ledger.stages(run_id), running="reporting")))
+    add(appendix, f"<p><b>Packages:</b> {escape(tables.dependencies_line(diagnostics.get('dependencies') or []))}</p>")
+    for fig in figures:
+        plt.close(fig)  # shown where the notebook displays them, not all at the end of the cell
+    return Report(page_one_html(story), version, sections)
+
+
+def add_drift(add, figures: list, drift_check: dict | None, diagnostics: dict, version: int | None,
+              candidate_version: int | None) -> None:
+    """This cycle's drift check; without one, all ingested data against the production model's
+    training data — but never a model trained in this cycle against its own training data."""
+    title = "3. Data drift per feature"
+    if drift_check:
+        what, drift = "New data against the training data of the model deployed at the start of the run", drift_check
+    elif diagnostics.get("drift") and version is not None and version != candidate_version:
+        what, drift = f"All ingested data against the training data of v{version}", diagnostics["drift"]
+    else:
+        add(title, "<p>No drift check in this cycle: no model was deployed before the new data arrived, or "
+                   "it held no client rows. (A model trained in this cycle is not compared with its own "
+                   "training data.)</p>")
+        return
+    figures.append(charts.drift_figure(drift))
+    add(title, f"<p><b>{escape(what)}:</b> {escape(drift['verdict'])}</p>", figures[-1],
+        tables.html(tables.drift_table(drift)))
 
 
 def describe_latest_estimate(latest: dict) -> str:
@@ -179,24 +173,6 @@ def describe_quarantine(rows: Sequence[dict], when: str = "in the last run") -> 
             + f", {_count(n_aside, 'bad row')} set aside" + (f" ({', '.join(f'{n} of {name}' for name, n in aside)})"
                                                             if aside else "")
             + f" {when}" + (f" — see {', '.join(folders)}" if folders else ""))
-
-
-def quarantine_summary(ledger_path: Path, run_id: str):
-    """(sentence, table) on what this run put in the quarantine folder; the table is None if nothing."""
-    import pandas as pd
-
-    from riskwatch.ledger import Ledger
-
-    rows = Ledger(ledger_path).quarantine([run_id]) if Path(ledger_path).exists() else []
-    sentence = describe_quarantine(rows, "in this run")
-    sentence = sentence[:1].upper() + sentence[1:] + "."
-    if not rows:
-        return sentence, None
-    table = pd.DataFrame([{"file": r["name"],
-                           "what": "file refused" if r["scope"] == "file" else f"{r['n_rows']} bad row(s) set aside",
-                           "reason": r["reason"], "kept in": Path(r["path"]).name if r["path"] else "—"}
-                          for r in rows])
-    return sentence, table.set_index("file")
 
 
 def _count(n: int, noun: str) -> str:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import base64
+import re
 import io
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -21,46 +21,13 @@ from riskwatch.newdata import atomic_write_text
 from riskwatch.registry import Registry
 from riskwatch.report_export import find_chromium
 from riskwatch.risk import risk_list
+from riskwatch.screenshots import LAUNCH_ARGS, WIDTH, capture_tabs, free_port, open_dashboard, show_tab  # noqa: F401  (free_port: test_serve_commands)
+from riskwatch.screenshots import DashboardProcess as Dashboard
 from riskwatch.riskfile import latest_risk_path
 from unit_helpers import clients
 
 CHROMIUM = find_chromium()
 needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="needs chromium (make test installs it as root)")
-LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-               "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Dashboard:
-    """``runner.py dashboard`` on a free loopback port, stopped on exit."""
-
-    def __init__(self, config: Path):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}/"
-        self.process = subprocess.Popen([sys.executable, str(RUNNER), "--config", str(config), "dashboard",
-                                         "--port", str(self.port)], stdout=subprocess.PIPE,
-                                        stderr=subprocess.STDOUT, text=True)
-
-    def __enter__(self) -> "Dashboard":
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
-                    return self
-            except OSError:
-                if time.monotonic() > deadline or self.process.poll() is not None:
-                    self.process.kill()
-                    raise AssertionError(f"dashboard did not start: {self.process.communicate()[0][-2000:]}")
-                time.sleep(0.1)
-
-    def __exit__(self, *exc) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=15)
 
 
 @pytest.fixture(scope="module")
@@ -85,13 +52,12 @@ def deployed(tmp_path_factory) -> Path:
 def test_dashboard_shows_the_model_and_the_what_if_panel_reacts(deployed: Path, browser, tmp_path: Path) -> None:
     f1 = Registry(load_config(deployed).registry_path).metrics(1)["f1"]
     with Dashboard(deployed) as dash:
-        page = browser.new_page()
-        page.goto(dash.url, timeout=90_000)
-        page.get_by_text("Deployed model v1").wait_for(timeout=90_000)
+        page = open_dashboard(browser, dash.url)
+        page.get_by_text("Model in production: v1").wait_for(timeout=90_000)
         body = page.inner_text("body")
-        assert f"F1 {f1:.4f}" in body
-        assert "Last run" in body and "deploy v1" in body
-        assert "lastmonth_activity" in body and "Scores across runs" in body
+        assert f"{f1:.3f}" in body
+        assert "What happened" in body and "deploy v1" in body and "Who is at risk" in body
+        show_tab(page, "Clients at risk")
         probability = page.locator(".whatif-probability")
         probability.wait_for(timeout=60_000)
         before = probability.inner_text()
@@ -229,9 +195,8 @@ def test_clients_at_risk_panel_in_the_browser_filters_by_band(deployed: Path, br
     table = write_latest_list(config, Registry(cfg.registry_path).load_model(1), frame)
     counts = table["risk_band"].value_counts()
     with Dashboard(config) as dash:
-        page = browser.new_page()
-        page.goto(dash.url, timeout=90_000)
-        page.get_by_text("Clients at risk").wait_for(timeout=90_000)
+        page = open_dashboard(browser, dash.url)
+        show_tab(page, "Clients at risk")
         top = page.locator(".risk-top")
         top.get_by_text(table["corporation"][0]).first.wait_for(timeout=60_000)
         body = page.inner_text("body")
@@ -244,3 +209,81 @@ def test_clients_at_risk_panel_in_the_browser_filters_by_band(deployed: Path, br
         shown = top.inner_text()
         assert first_medium in shown and "high" not in shown and "Traceback" not in page.inner_text("body")
         page.close()
+
+
+@pytest.fixture(scope="module")
+def two_cycles(tmp_path_factory) -> Path:
+    """Practice, then the drifted production data: two deployments, a drift check, a risk list."""
+    config = make_project(tmp_path_factory.mktemp("tabs") / "project")
+    for mode in ("practice", "production"):
+        assert run_runner(config, "--mode", mode, "run").returncode == 0
+    return config
+
+
+@pytest.mark.integration
+@needs_chromium
+def test_each_tab_at_1400_px(two_cycles: Path, browser, tmp_path: Path) -> None:
+    """Issue 18: the overview answers what happened, how good the model is, who is at risk and what
+    to do, without scrolling at 1,400 px; every tab shows its charts and titled tables; lookup and
+    what-if give percentages and the band."""
+    cfg = load_config(two_cycles)
+    risk = pd.read_csv(latest_risk_path(cfg), dtype={"corporation": "string"})
+    with Dashboard(two_cycles) as dash:
+        page = open_dashboard(browser, dash.url, width=WIDTH, height=900)
+        assert page.evaluate("document.documentElement.scrollWidth") <= WIDTH
+        shots = capture_tabs(page, tmp_path)
+        for tab, png in shots.items():
+            assert png.stat().st_size > 15_000, tab
+            from PIL import Image
+            with Image.open(png) as image:
+                assert image.size == (WIDTH, 900)
+
+        show_tab(page, "Overview")
+        panel = page.locator(".rw-tabs .rw-panel").first
+        for heading in ("What happened", "How good is the model", "Who is at risk", "What to do next"):
+            box = panel.get_by_text(heading, exact=True).bounding_box()
+            assert box is not None and box["y"] + box["height"] < 900, heading  # on screen without scrolling
+        overview = panel.inner_text()
+        assert "trained and deployed" in overview and "data drift: yes" in overview
+        assert "0.630" in overview and "estimated F1" in overview
+        assert risk["corporation"][0] in overview and f"{risk['probability'][0]:.1%}".replace("%", " %") in overview
+        top_box = panel.get_by_text(risk["corporation"][0], exact=True).first.bounding_box()
+        assert top_box["x"] > WIDTH / 2  # the at-risk column sits beside the story: the width is used
+
+        show_tab(page, "Clients at risk")
+        assert "Latest list (5,000 clients, model v2" in page.inner_text(".rw-tabs")
+        assert page.locator(".rw-tabs img.rw-chart:visible").count() == 1  # the risk distribution
+        assert re.search(r"Attrition probability: \d+\.\d % — risk band (low|medium|high)",
+                         page.locator(".whatif-probability").inner_text())
+        page.locator(".lookup-id input").fill(risk["corporation"][0])
+        page.locator(".lookup-id input").press("Enter")
+        page.wait_for_function("() => document.querySelector('.lookup-result').innerText.includes('%')",
+                               timeout=30_000)
+        found = page.locator(".lookup-result").inner_text()
+        assert "attrition risk" in found and "risk band" in found and "high" in found
+        assert not re.search(r"^\s*0\s", found, re.M)  # no pandas index column
+
+        show_tab(page, "Drift")
+        drift = page.inner_text(".rw-tabs")
+        assert "Data drift per feature" in drift and "DRIFT" in drift and "threshold" in drift
+        assert page.locator(".rw-tabs img.rw-chart:visible").count() == 1  # effect size per feature
+
+        show_tab(page, "History")
+        history = page.inner_text(".rw-tabs")
+        assert "Deployments, rejections and rollbacks" in history and "v2" in history
+        assert not re.search(r"\d{4}-\d\d-\d\dT\d\d:\d\d", history)  # dates, not raw ISO
+        assert not re.search(r"0\.\d{4,}", history.split("reason")[0])  # F1 to 3 decimals
+        assert page.locator(".rw-tabs img.rw-chart:visible").count() == 2  # scores by run, confusion matrix
+
+        show_tab(page, "Data quality")
+        quality = page.inner_text(".rw-tabs")
+        assert "Missing data" in quality and "Summary statistics" in quality and "Quarantine" in quality
+        assert "Traceback" not in page.inner_text("body")
+        page.close()
+
+
+def test_top_at_risk_html_has_no_index_name_row(tmp_path: Path, good_model) -> None:
+    config = write_config(tmp_path)
+    write_latest_list(config, good_model, clients(30, seed=8))
+    html = dashboard.top_at_risk_html(dashboard.load_state(config))
+    assert "<th>#</th>" in html and html.count("<tr") == 11 and "Download the list" in html

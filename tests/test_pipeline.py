@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -91,7 +92,7 @@ def test_full_cycle_on_bundled_data_then_drift_then_nothing_new(project: Path) -
                           check=True).stdout
     f1 = Registry(load_config(project).registry_path).metrics(2)["f1"]
     assert "Model in production: v2" in text
-    assert f"F1 score {f1:.4f}" in text
+    assert re.search(rf"test F1 \(realised on labelled test data\)\s+{f1:.3f}", text)
     for feature in ("lastmonth_activity", "lastyear_activity", "number_of_employees"):
         assert any(feature in line and "DRIFT" in line for line in text.splitlines()), feature
     assert "deploy v2: test F1" in text

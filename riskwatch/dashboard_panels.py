@@ -22,6 +22,7 @@ from riskwatch.risk import risk_band
 from riskwatch.runs import run_record
 
 TABS = ("Overview", "Clients at risk", "Drift", "History", "Data quality")
+LOADING = "<p class='rw-loading'>Loading…</p>"  # a tab not opened yet (filled when first selected)
 STYLE = """<style>
 .widget-html-content .rw-panel { line-height: 1.4 !important; font-size: 14px; }
 .rw-cols { display: grid; grid-template-columns: repeat(auto-fit, minmax(380px, 1fr)); gap: 8px 28px;

@@ -73,7 +73,10 @@ def open_dashboard(browser, url: str, width: int = WIDTH, height: int = 900):
 
 
 def show_tab(page, tab: str) -> None:
+    """Open ``tab`` and wait until its content is built (tabs are filled when first opened)."""
     page.get_by_role("tab", name=tab).click()
+    page.wait_for_function("() => ![...document.querySelectorAll('.rw-loading')]"
+                           ".some(e => e.offsetParent !== null)", timeout=60_000)
     page.wait_for_timeout(300)
 
 

@@ -18,17 +18,30 @@ from riskwatch.risk import band_counts, risk_list
 
 
 def write_risk_list(registry_path: str | Path, batch_path: str | Path, risk_path: str | Path,
-                    prod_deployment_path: str | Path, schema: Schema, risk: Mapping[str, Any]) -> dict[str, Any]:
+                    prod_deployment_path: str | Path, schema: Schema, risk: Mapping[str, Any],
+                    engine: Any = None) -> dict[str, Any]:
     """The list of every client in the batch, highest risk first; returns a summary with the
     version that scored it, the count per band, the top clients and the model's performance on
-    these clients estimated without labels (:mod:`riskwatch.estimation`)."""
+    these clients estimated without labels (:mod:`riskwatch.estimation`). On the Dask ``engine``
+    the batch is scored partition by partition with the model broadcast once
+    (:func:`riskwatch.dask_scoring.risk_list_of_parts`); ``clients`` is then None (the batch is
+    not read on the driver)."""
     registry = Registry(Path(registry_path))
     version = registry.production_version()
     if version is None:
         raise RuntimeError("no model is deployed yet: run training, scoring and deployment first")
     model = registry.load_model(version)
-    clients = pd.read_parquet(batch_path)
-    table = risk_list(model, clients, schema, version, risk)
+    if engine is not None and engine.distributed:
+        from riskwatch.dask_parts import parquet_parts
+        from riskwatch.dask_scoring import risk_list_of_parts
+
+        clients = None
+        columns = [c for c in (schema.id_column, *schema.features)]
+        table = risk_list_of_parts(engine.client, parquet_parts(batch_path, schema, engine.blocksize, columns),
+                                   model, schema, version, risk)
+    else:
+        clients = pd.read_parquet(batch_path)
+        table = risk_list(model, clients, schema, version, risk)
     for path in (Path(risk_path), Path(prod_deployment_path) / layout.LATEST_RISK):
         atomic_write(path, lambda tmp: table.to_csv(tmp, index=False, lineterminator="\n"))
     top = table.head(int(risk["top"]))

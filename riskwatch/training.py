@@ -1,6 +1,10 @@
 """The training stage's file work (notebook 02): read ``finaldata``, fit the model, store it as a
 new registry version with the files it learnt from, and write the baseline's
-``trainedmodel.pkl`` into the model output folder."""
+``trainedmodel.pkl`` into the model output folder.
+
+On the Dask engine the model is fitted on a stratified sample of finaldata that fits the driver
+(all of it when it is small enough) and the reference profile is built partition by partition
+(:mod:`riskwatch.dask_training`); the version's metadata says how it was trained (``training``)."""
 
 from __future__ import annotations
 
@@ -24,17 +28,27 @@ from riskwatch.tables import read_table
 
 def train_and_register(finaldata_path: str, record_path: str, registry_path: str, output_model_path: str,
                        schema: Schema, estimator: str, params: Mapping[str, Any], scale_numeric: bool,
-                       run_id: str, drift_policy: Mapping[str, Any] | None = None) -> tuple[int, Pipeline, pd.DataFrame]:
+                       run_id: str, drift_policy: Mapping[str, Any] | None = None,
+                       engine: Any = None) -> tuple[int, Pipeline, pd.DataFrame]:
     """Train on ``finaldata`` and store the model as a new registry version (with the hashes of the
     files it learnt from and the reference profile later drift checks compare with); also write the
-    baseline's ``trainedmodel.pkl`` to ``output_model_path``."""
+    baseline's ``trainedmodel.pkl`` to ``output_model_path``. ``engine`` (from
+    :func:`riskwatch.engine.open_engine`; None: this process) says where the data is read; the
+    returned frame is what the model was fitted on."""
     empty = nothing_to_train_on(finaldata_path, record_path)
     if empty is not None:
         raise TrainingError(empty)
-    data = read_table(finaldata_path, schema)  # the schema's types, as at scoring time
+    policy = DriftPolicy.from_mapping(drift_policy or {})
+    if engine is not None and engine.distributed:
+        from riskwatch.dask_training import training_data_on_cluster
+
+        data, profile, training = training_data_on_cluster(engine.client, finaldata_path, schema,
+                                                           engine.training_sample_rows, engine.blocksize, policy)
+    else:
+        data = read_table(finaldata_path, schema)  # the schema's types, as at scoring time
+        profile = build_profile(data, schema.numeric_features, schema.categorical_features, policy)
+        training = {"engine": "local", "sample": "all rows"}
     model = train_model(data, schema, estimator, params, scale_numeric)
-    profile = build_profile(data, schema.numeric_features, schema.categorical_features,
-                            DriftPolicy.from_mapping(drift_policy or {}))
     registry = Registry(Path(registry_path))
     version = registry.register(model, data, {
         "run_id": run_id,
@@ -47,6 +61,7 @@ def train_and_register(finaldata_path: str, record_path: str, registry_path: str
         "target": schema.target,
         "finaldata_sha256": file_sha256(finaldata_path),
         "training_files": files_in_finaldata(record_path),
+        "training": training,  # where it was trained, on all rows or on which sample
     }, profile=profile.to_dict(), calibrator=fit_calibrator(model, data, schema))
     out = Path(output_model_path)
     out.mkdir(parents=True, exist_ok=True)

@@ -15,7 +15,7 @@ import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import pandas as pd
 
@@ -87,6 +87,65 @@ def set_rows_aside(file: InputFile, bad: pd.DataFrame, quarantine_folder: Path) 
     return target
 
 
+class _LocalIngestion:
+    """DuckDB on this machine: clean files staged by DuckDB, the rest by the full rules."""
+
+    def __init__(self, session: Session):
+        self.session = session
+
+    def __enter__(self) -> _LocalIngestion:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        pass
+
+    def stager(self, paths: Sequence[Path], schema: Schema, folder: Path) -> Callable[[int, Path], StagedFile]:
+        clean = clean_files(self.session, paths, schema, folder)
+        return lambda index, path: _staged(path, clean.get(path), schema, folder, index)
+
+    def merge(self, sources: Sequence[Source], schema: Schema, parquet: Path, csv: Path | None = None):
+        columns, dtypes = merge(self.session, sources, schema, parquet)
+        if csv is not None:
+            write_csv(self.session, parquet, columns, dtypes, csv)
+        return columns, dtypes
+
+
+class _DaskIngestion:
+    """A Dask cluster (``compute.engine = "dask"``): every file checked by the full rules on the
+    workers, one task per file, and the parts merged by a shuffle (:mod:`riskwatch.dask_ingest`)."""
+
+    def __init__(self, compute: Mapping[str, Any]):
+        from riskwatch.engine import open_engine
+
+        self.engine = open_engine(compute)
+
+    def __enter__(self) -> _DaskIngestion:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.engine.close()
+
+    def stager(self, paths: Sequence[Path], schema: Schema, folder: Path) -> Callable[[int, Path], StagedFile]:
+        from riskwatch.dask_ingest import stage_files
+
+        staged = stage_files(self.engine.client, paths, schema, folder)
+
+        def take(index: int, path: Path) -> StagedFile:
+            if isinstance(staged[index], ValidationError):
+                raise staged[index]
+            return staged[index]
+        return take
+
+    def merge(self, sources: Sequence[Source], schema: Schema, parquet: Path, csv: Path | None = None):
+        from riskwatch.dask_ingest import merge as merge_on_cluster
+
+        return merge_on_cluster(self.engine.client, sources, schema, parquet, csv)
+
+
+def _engine(compute: Mapping[str, Any] | None, session: Session) -> _LocalIngestion | _DaskIngestion:
+    return _DaskIngestion(compute) if (compute or {}).get("engine") == "dask" else _LocalIngestion(session)
+
+
 def _staged(path: Path, fast: FastFile | None, schema: Schema, parts: Path, index: int) -> StagedFile:
     """A file DuckDB vouched for as it is, or else checked by the full rules and staged as a part."""
     if fast is None:
@@ -135,12 +194,12 @@ def ingest(input_folder: str | Path, output_folder: str | Path, quarantine_folde
         to_read.append((file, previous))
 
     sources: dict[str, list[Source]] = {"all": [], LABELLED: [], UNLABELLED: [], LABELS: []}
-    with Session(output_folder / layout.INGEST_SPILL, compute) as session:
-        clean = clean_files(session, [file.path for file, _ in to_read], schema, session.spill / "parts")
+    with Session(output_folder / layout.INGEST_SPILL, compute) as session, _engine(compute, session) as engine:
+        stage = engine.stager([file.path for file, _ in to_read], schema, session.spill / "parts")
         for index, (file, previous) in enumerate(to_read):
             is_new = previous is None or file.sha256 in redo
             try:
-                staged = _staged(file.path, clean.get(file.path), schema, session.spill / "parts", index)
+                staged = stage(index, file.path)
                 refused = staged.bad is not None and (bad_rows == "refuse_file" or staged.rows == 0)
                 reason = staged.problems if refused else None
             except ValidationError as exc:
@@ -170,10 +229,9 @@ def ingest(input_folder: str | Path, output_folder: str | Path, quarantine_folde
 
         n_files, n_rows_read = len(sources["all"]), sum(s.rows for s in sources["all"])
         finaldata_parquet = output_folder / layout.FINALDATA_PARQUET
-        columns, dtypes = merge(session, sources["all"], schema, finaldata_parquet)
-        n_rows = count(session, finaldata_parquet)
         finaldata_path = output_folder / layout.FINALDATA
-        write_csv(session, finaldata_parquet, columns, dtypes, finaldata_path)
+        columns, dtypes = engine.merge(sources["all"], schema, finaldata_parquet, finaldata_path)
+        n_rows = count(session, finaldata_parquet)
         os.utime(finaldata_parquet)  # the copy is as new as the CSV (see tables.read_finaldata)
 
         batch_written, n_batch_rows, n_unlabelled = None, 0, 0
@@ -184,14 +242,14 @@ def ingest(input_folder: str | Path, output_folder: str | Path, quarantine_folde
                 atomic_copy(finaldata_parquet, batch_written)  # the batch is finaldata
                 n_batch_rows = n_rows
             else:
-                columns, _ = merge(session, new_parts, schema, batch_written)  # labelled files first, as ever
+                columns, _ = engine.merge(new_parts, schema, batch_written)  # labelled files first, as ever
                 n_batch_rows = count(session, batch_written)
                 n_unlabelled = (count(session, batch_written, f"WHERE \"{schema.target}\" IS NULL")
                                 if schema.target in columns else n_batch_rows)
         labels_written, n_label_rows = None, 0
         if sources[LABELS] and labels_path is not None:
             labels_written = Path(labels_path)
-            merge(session, sources[LABELS], schema, labels_written)
+            engine.merge(sources[LABELS], schema, labels_written)
             n_label_rows = count(session, labels_written)
 
     # Keep entries for files no longer in the folder: the record is history, and a file that

@@ -138,3 +138,20 @@ def test_later_stages_read_the_parquet_copy_unless_the_csv_was_replaced(tmp_path
     later = parquet.stat().st_mtime_ns + 1_000_000
     os.utime(result.finaldata_path, ns=(later, later))
     assert list(read_finaldata(result.finaldata_path, SCHEMA)["corporation"]) == ["zzz"]
+
+
+@pytest.mark.integration
+def test_the_ingestion_stage_on_a_dask_cluster_writes_the_same_files(tmp_path: Path) -> None:
+    folder = write(tmp_path / "in", FILES)
+    local = ingest(folder, tmp_path / "local", tmp_path / "q1", SCHEMA, batch_path=tmp_path / "b1.parquet")
+    compute = {"engine": "dask", "dask": {"n_workers": 2, "threads_per_worker": 1, "memory_limit": "600MB"}}
+    on_dask = ingest(folder, tmp_path / "dask", tmp_path / "q2", SCHEMA, batch_path=tmp_path / "b2.parquet",
+                     compute=compute)
+    assert on_dask.finaldata_path.read_bytes() == local.finaldata_path.read_bytes()
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "dask" / "finaldata.parquet"),
+                                  pd.read_parquet(tmp_path / "local" / "finaldata.parquet"))
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "b2.parquet"), pd.read_parquet(tmp_path / "b1.parquet"))
+    assert [e["name"] for e in on_dask.quarantined] == [e["name"] for e in local.quarantined]
+    assert [e["bad_rows"] for e in on_dask.rows_set_aside] == [e["bad_rows"] for e in local.rows_set_aside]
+    assert (on_dask.n_rows, on_dask.n_batch_rows, on_dask.n_unlabelled_rows) == \
+        (local.n_rows, local.n_batch_rows, local.n_unlabelled_rows)

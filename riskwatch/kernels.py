@@ -10,6 +10,7 @@ gets from a new kernel. If a warm kernel cannot be had, papermill starts one as 
 from __future__ import annotations
 
 import asyncio
+import subprocess
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Sequence
@@ -99,7 +100,9 @@ class KernelPool:
         from jupyter_client.manager import AsyncKernelManager
 
         km = AsyncKernelManager(kernel_name=self.kernel_name)
-        await km.start_kernel(cwd=str(self.cwd), extra_arguments=self.extra_arguments)
+        # The kernel's own stderr stays out of the runner's: a kernel that cannot start (a full disk)
+        # must not print a traceback into cron's mail; papermill then starts one and says why.
+        await km.start_kernel(cwd=str(self.cwd), extra_arguments=self.extra_arguments, stderr=subprocess.DEVNULL)
         kc = km.client()
         kc.start_channels()
         try:

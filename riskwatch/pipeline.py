@@ -176,7 +176,7 @@ def run_stages(stages: tuple[Stage, ...], cfg: Config, state: CycleState, record
     """The loop: each stage whose condition holds runs, and what it glued becomes state and events.
     With ``runtime.warm_kernels``, each stage's kernel starts while the previous stage runs."""
     pool = None
-    if cfg.runtime["warm_kernels"]:
+    if cfg.runtime["warm_kernels"] and recorder.environment_problem is None:
         kernel_environment(cfg)
         folder = notebooks_folder or cfg.notebooks_path
         pool = KernelPool(cfg.runtime["kernel_name"], state.run_dir, cfg.runtime["start_timeout"], KERNEL_ARGUMENTS,

@@ -31,7 +31,7 @@ import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 
 from riskwatch.config import Schema
-from riskwatch.duck_ingest import POSITION_STRIDE, Source
+from riskwatch.duck_ingest import POSITION_STRIDE, Source, merged_dtypes
 from riskwatch.staging import StagedFile, stage_file
 from riskwatch.tables import ValidationError
 
@@ -56,17 +56,6 @@ def stage_files(client: Any, paths: Sequence[str | Path], schema: Schema, folder
         return client.gather(futures)
     finally:
         client.cancel(futures)
-
-
-def merged_dtypes(sources: Sequence[Source], schema: Schema) -> tuple[list[str], dict[str, str]]:
-    """The merged table's columns and pandas dtypes, as :func:`riskwatch.duck_ingest.merge` sets them."""
-    present = set().union(*(s.columns for s in sources)) if sources else set(schema.columns)
-    columns = [c for c in schema.columns if c in present]
-    floats = set().union(*(s.float_columns for s in sources)) if sources else set()
-    if schema.target in columns and any(schema.target not in s.columns for s in sources):
-        floats.add(schema.target)
-    return columns, {c: "string" if c == schema.id_column else "object" if c in schema.categorical_features
-                     else "float64" if c in floats else "int64" for c in columns}
 
 
 def typed_part(source: Source, index: int, columns: Sequence[str], dtypes: dict[str, str]) -> pd.DataFrame:

@@ -160,17 +160,23 @@ def _stage(session: Session, path: Path, header: Sequence[str], kind: str, schem
     return row[0], row[1], list(row[2:])
 
 
-def merge(session: Session, sources: Sequence[Source], schema: Schema, parquet: Path) -> tuple[list[str], dict[str, str]]:
-    """Concatenate ``sources`` in order without exact duplicates (the first of each kept, in order)
-    and write the result to ``parquet`` (see :func:`write_parquet`). Returns the columns and their
-    pandas dtypes."""
+def merged_dtypes(sources: Sequence[Source], schema: Schema) -> tuple[list[str], dict[str, str]]:
+    """The merged table's columns (schema order) and pandas dtypes: integer columns become float64
+    where any source holds floats or blanks, as pandas' concat would make them."""
     present = set().union(*(s.columns for s in sources)) if sources else set(schema.columns)
     columns = [c for c in schema.columns if c in present]
     floats = set().union(*(s.float_columns for s in sources)) if sources else set()
     if schema.target in columns and any(schema.target not in s.columns for s in sources):
         floats.add(schema.target)   # clients without outcomes beside labelled ones: NaN targets
-    dtypes = {c: "string" if c == schema.id_column else "object" if c in schema.categorical_features
-              else "float64" if c in floats else "int64" for c in columns}
+    return columns, {c: "string" if c == schema.id_column else "object" if c in schema.categorical_features
+                     else "float64" if c in floats else "int64" for c in columns}
+
+
+def merge(session: Session, sources: Sequence[Source], schema: Schema, parquet: Path) -> tuple[list[str], dict[str, str]]:
+    """Concatenate ``sources`` in order without exact duplicates (the first of each kept, in order)
+    and write the result to ``parquet`` (see :func:`write_parquet`). Returns the columns and their
+    pandas dtypes."""
+    columns, dtypes = merged_dtypes(sources, schema)
     sql_type = {"string": "VARCHAR", "object": "VARCHAR", "float64": "DOUBLE", "int64": "BIGINT"}
     selects = []
     for i, source in enumerate(sources):

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from html import escape
-from typing import Any, Mapping
+from typing import Any
 
 import pandas as pd
 

@@ -31,8 +31,8 @@ import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 
 from riskwatch.config import Schema
-from riskwatch.duck_ingest import POSITION_STRIDE, Source, merged_dtypes
-from riskwatch.staging import StagedFile, stage_file
+from riskwatch.duck_ingest import POSITION_STRIDE, merged_dtypes
+from riskwatch.staging import Source, StagedFile, stage_file
 from riskwatch.tables import ValidationError
 
 BUCKET_ROWS = 200_000     # rows per de-duplication task (its memory: a few times this many rows)

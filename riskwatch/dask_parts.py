@@ -17,7 +17,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from riskwatch.config import Schema
-from riskwatch.tables import ValidationError, as_categorical, read_table
+from riskwatch.tables import ValidationError, categories_as_read, finaldata_copy, read_table
 
 
 @dataclass(frozen=True)
@@ -34,13 +34,9 @@ class Part:
         if self.row_groups is None:
             frame = read_table(self.path, self.schema)
             return frame[list(self.columns)] if self.columns is not None else frame
-        frame = pq.ParquetFile(self.path).read_row_groups(
+        return categories_as_read(pq.ParquetFile(self.path).read_row_groups(
             list(self.row_groups), columns=list(self.columns) if self.columns is not None else None
-        ).to_pandas()
-        for column in self.schema.categorical_features:  # as tables.read_finaldata types them
-            if column in frame:
-                frame[column] = as_categorical(frame[column])
-        return frame
+        ).to_pandas(), self.schema)
 
 
 def parquet_parts(path: str | Path, schema: Schema, blocksize: int,
@@ -81,9 +77,8 @@ def finaldata_parts(path: str | Path, schema: Schema, blocksize: int,
                     columns: Sequence[str] | None = None) -> list[Part]:
     """finaldata as :func:`riskwatch.tables.read_finaldata` chooses it: the Parquet copy ingestion
     writes beside the CSV when it is at least as new, by row groups; else the CSV in one part."""
-    path = Path(path)
-    parquet = path.with_suffix(".parquet")
-    if parquet.exists() and (not path.exists() or parquet.stat().st_mtime_ns >= path.stat().st_mtime_ns):
+    parquet = finaldata_copy(path)
+    if parquet is not None:
         return parquet_parts(parquet, schema, blocksize, columns)
     return [Part(str(path), schema, None, tuple(columns) if columns is not None else None)]
 

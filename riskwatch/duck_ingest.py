@@ -9,43 +9,24 @@ folder beside the output, so peak memory stays flat however large the drop.
   text target — is left to the full rules (:mod:`riskwatch.staging`), so what is quarantined and
   why never depends on the engine.
 - :func:`merge` concatenates the sources in file order, widens integer columns to float where pandas
-  would, drops exact duplicate rows keeping the first, and writes the result as CSV (the same bytes
-  as pandas' ``to_csv``) and as Parquet (with pandas' dtypes), streaming.
+  would, drops exact duplicate rows keeping the first, and writes the result as Parquet (with
+  pandas' dtypes); :func:`write_csv` writes it as the CSV pandas' ``to_csv`` would.
 """
 
 from __future__ import annotations
 
 import csv
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from riskwatch.compute_rules import compute_settings
 from riskwatch.config import Schema
+from riskwatch.staging import Source, StagedFile
 from riskwatch.tables import LABELLED, NA_TOKENS, UNLABELLED, ValidationError, file_kind
 
 POSITION_STRIDE = 1 << 36   # rows per source in the position order: more than any one file holds
 BUCKET_ROWS = 4_000_000     # rows per de-duplication pass (its hash table must fit the memory limit)
-
-
-@dataclass
-class FastFile:
-    path: Path
-    kind: str
-    rows: int
-    header: tuple[str, ...]
-    float_columns: tuple[str, ...] = ()   # integer columns with empty values: float64, as pandas reads them
-    part: Path | None = None              # its rows, typed, in file order
-
-
-@dataclass
-class Source:
-    """One input to :func:`merge`: a Parquet part holding one file's good rows, ``_r`` their positions."""
-
-    path: Path
-    columns: tuple[str, ...]              # the schema columns it holds
-    float_columns: tuple[str, ...]
-    rows: int
 
 
 class Session:
@@ -54,13 +35,13 @@ class Session:
     def __init__(self, spill_folder: Path, compute: Mapping[str, Any] | None = None):
         import duckdb
 
-        compute = compute or {}
+        compute = compute_settings(dict(compute or {}))  # missing keys take their defaults
         self.spill = spill_folder
         self.spill.mkdir(parents=True, exist_ok=True)
-        self.con = duckdb.connect(config={"memory_limit": str(compute.get("memory_limit", "512MB")),
+        self.con = duckdb.connect(config={"memory_limit": str(compute["memory_limit"]),
                                           "temp_directory": str(self.spill), "preserve_insertion_order": True})
         self.run("SET enable_progress_bar = false")
-        if compute.get("threads"):
+        if compute["threads"]:
             self.run(f"SET threads = {int(compute['threads'])}")
 
     def __enter__(self) -> Session:
@@ -99,17 +80,16 @@ def header_of(path: Path) -> tuple[str, ...] | None:
     return names if len(set(names)) == len(names) and all(names) else None
 
 
-def _read_csv(paths: Sequence[Path], header: Sequence[str], types: Mapping[str, str]) -> str:
-    columns = "{" + ", ".join(f"{_s(c)}: {_s(types.get(c, 'VARCHAR'))}" for c in header) + "}"
-    files = "[" + ", ".join(_s(p) for p in paths) + "]"
-    return (f"read_csv({files}, header = true, columns = {columns}, auto_detect = false, delim = ',', "
+def _read_csv_as_text(path: Path, header: Sequence[str]) -> str:
+    columns = "{" + ", ".join(f"{_s(c)}: 'VARCHAR'" for c in header) + "}"
+    return (f"read_csv({_s(path)}, header = true, columns = {columns}, auto_detect = false, delim = ',', "
             f"quote = '\"', escape = '\"', strict_mode = true, null_padding = false)")
 
 
-def clean_files(session: Session, paths: Sequence[Path], schema: Schema, folder: Path) -> dict[Path, FastFile]:
+def clean_files(session: Session, paths: Sequence[Path], schema: Schema, folder: Path) -> dict[Path, StagedFile]:
     """The files among ``paths`` DuckDB can ingest as pandas would, each staged as a Parquet part in
-    ``folder`` (its rows in file order, typed), with their row counts."""
-    clean: dict[Path, FastFile] = {}
+    ``folder`` (its rows in file order, typed) as :func:`riskwatch.staging.stage_file` stages the rest."""
+    clean: dict[Path, StagedFile] = {}
     folder.mkdir(parents=True, exist_ok=True)
     for index, path in enumerate(paths):
         header = header_of(path)
@@ -129,7 +109,8 @@ def clean_files(session: Session, paths: Sequence[Path], schema: Schema, folder:
             continue
         if rows and not odd:
             floats = tuple(c for c, n in zip(schema.numeric_features, nulls) if n)
-            clean[path] = FastFile(path, kind, rows, header, floats, part)
+            clean[path] = StagedFile(kind, part, rows, float_columns=floats,
+                                     columns=tuple(c for c in schema.columns if c in header))
         else:
             part.unlink(missing_ok=True)
     return clean
@@ -153,7 +134,7 @@ def _stage(session: Session, path: Path, header: Sequence[str], kind: str, schem
         odd.append(f"{_q(schema.target)} IS NULL OR {_q(schema.target)} NOT IN ('0', '1')")
         typed.append(f"TRY_CAST({_q(schema.target)} AS BIGINT) AS {_q(schema.target)}")
     session.run(f"COPY (SELECT {', '.join(typed)}, ({' OR '.join(f'coalesce({t}, false)' for t in odd)}) AS _odd, "
-                f"row_number() OVER () AS _r FROM {_read_csv([path], header, {})}) TO {_s(part)} "
+                f"row_number() OVER () AS _r FROM {_read_csv_as_text(path, header)}) TO {_s(part)} "
                 f"(FORMAT parquet, COMPRESSION uncompressed)")
     nulls = [f"count(*) FILTER ({_q(c)} IS NULL)" for c in schema.numeric_features] or ["0"]
     row = session.run(f"SELECT count(*), count(*) FILTER (_odd), {', '.join(nulls)} FROM read_parquet({_s(part)})")[0]

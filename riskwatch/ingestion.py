@@ -22,9 +22,9 @@ import pandas as pd
 from riskwatch import layout
 from riskwatch.clock import now_iso
 from riskwatch.config import Schema
-from riskwatch.duck_ingest import FastFile, Session, Source, clean_files, count, merge, write_csv
+from riskwatch.duck_ingest import Session, clean_files, count, merge, write_csv
 from riskwatch.newdata import InputFile, atomic_copy, atomic_write_text, hash_input_files, read_record
-from riskwatch.staging import StagedFile, stage_file
+from riskwatch.staging import Source, StagedFile, stage_file
 from riskwatch.tables import LABELLED, LABELS, UNLABELLED, ValidationError
 
 
@@ -101,7 +101,7 @@ class _LocalIngestion:
 
     def stager(self, paths: Sequence[Path], schema: Schema, folder: Path) -> Callable[[int, Path], StagedFile]:
         clean = clean_files(self.session, paths, schema, folder)
-        return lambda index, path: _staged(path, clean.get(path), schema, folder, index)
+        return lambda index, path: clean.get(path) or stage_file(path, schema, folder, index)
 
     def merge(self, sources: Sequence[Source], schema: Schema, parquet: Path, csv: Path | None = None):
         columns, dtypes = merge(self.session, sources, schema, parquet)
@@ -144,14 +144,6 @@ class _DaskIngestion:
 
 def _engine(compute: Mapping[str, Any] | None, session: Session) -> _LocalIngestion | _DaskIngestion:
     return _DaskIngestion(compute) if (compute or {}).get("engine") == "dask" else _LocalIngestion(session)
-
-
-def _staged(path: Path, fast: FastFile | None, schema: Schema, parts: Path, index: int) -> StagedFile:
-    """A file DuckDB vouched for as it is, or else checked by the full rules and staged as a part."""
-    if fast is None:
-        return stage_file(path, schema, parts, index)
-    columns = tuple(c for c in schema.columns if c in fast.header)
-    return StagedFile(fast.kind, fast.part, fast.rows, float_columns=fast.float_columns, columns=columns)
 
 
 def ingest(input_folder: str | Path, output_folder: str | Path, quarantine_folder: str | Path,

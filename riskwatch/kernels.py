@@ -59,16 +59,13 @@ class KernelPool:
         self.kernel_name, self.cwd, self.start_timeout = kernel_name, Path(cwd), float(start_timeout)
         self.extra_arguments, self.ahead = list(extra_arguments), ahead
         self.preloads = list(preloads)
-        self._runner_warmed = False
         self._starter = ThreadPoolExecutor(ahead, thread_name_prefix="riskwatch-kernel-start")
         self._stopper = ThreadPoolExecutor(1, thread_name_prefix="riskwatch-kernel-stop")
+        self._stopper.submit(__import__, "papermill")  # the runner needs it for the first stage: meanwhile
         self._spares: list[Future] = []
 
     def warm(self) -> None:
-        """Keep ``ahead`` kernels on their way (and papermill imported here meanwhile)."""
-        if not self._spares and not self._runner_warmed:
-            self._runner_warmed = True
-            self._stopper.submit(__import__, "papermill")  # the runner needs it for the first stage
+        """Keep ``ahead`` kernels on their way."""
         while len(self._spares) < self.ahead:
             preload = self.preloads.pop(0) if self.preloads else SCRAPBOOK
             self._spares.append(self._starter.submit(_run, self._start(preload)))

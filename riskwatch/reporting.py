@@ -17,7 +17,6 @@ from riskwatch import report_charts as charts
 from riskwatch import report_tables as tables
 from riskwatch.config import Schema
 from riskwatch.report_story import CycleStory, page_one_html, quarantine_sentence
-from riskwatch.report_tables import drift_table  # noqa: F401  (notebook 05 shows it)
 from riskwatch.riskfile import read_risk_list
 
 

@@ -16,8 +16,17 @@ from pathlib import Path
 import pandas as pd
 
 from riskwatch.config import Schema
-from riskwatch.duck_ingest import Source
 from riskwatch.tables import CheckedFile, check_client_file
+
+
+@dataclass
+class Source:
+    """One input to a merge: a Parquet part holding one file's good rows, ``_r`` their positions."""
+
+    path: Path
+    columns: tuple[str, ...]              # the schema columns it holds
+    float_columns: tuple[str, ...]
+    rows: int
 
 
 @dataclass

@@ -257,15 +257,29 @@ def load_table(path: str | Path, schema: Schema) -> pd.DataFrame:
 
 def read_finaldata(path: str | Path, schema: Schema, columns: Sequence[str] | None = None) -> pd.DataFrame:
     """finaldata typed by the schema: from the Parquet copy ingestion writes beside it (only
-    ``columns``, if given) when that copy is at least as new as the CSV, else the CSV read and
-    validated — a ``finaldata.csv`` replaced by hand is never shadowed by an older copy."""
+    ``columns``, if given) when that copy is current (:func:`finaldata_copy`), else the CSV read and
+    validated."""
+    parquet = finaldata_copy(path)
+    if parquet is not None:
+        return categories_as_read(pd.read_parquet(parquet, columns=list(columns) if columns is not None else None),
+                                  schema)
+    frame = read_table(path, schema)
+    return frame[list(columns)] if columns is not None else frame
+
+
+def finaldata_copy(path: str | Path) -> Path | None:
+    """The Parquet copy beside ``finaldata.csv`` when it is at least as new as the CSV — a CSV
+    replaced by hand is never shadowed by an older copy — else None."""
     path = Path(path)
     parquet = path.with_suffix(".parquet")
     if parquet.exists() and (not path.exists() or parquet.stat().st_mtime_ns >= path.stat().st_mtime_ns):
-        frame = pd.read_parquet(parquet, columns=list(columns) if columns is not None else None)
-        for column in schema.categorical_features:
-            if column in frame:
-                frame[column] = as_categorical(frame[column])
-        return frame
-    frame = read_table(path, schema)
-    return frame[list(columns)] if columns is not None else frame
+        return parquet
+    return None
+
+
+def categories_as_read(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
+    """Categorical columns of a frame read from Parquet typed as :func:`check_client_file` types them."""
+    for column in schema.categorical_features:
+        if column in frame:
+            frame[column] = as_categorical(frame[column])
+    return frame

@@ -23,7 +23,7 @@ from riskwatch.estimation import fit_calibrator
 from riskwatch.model import TrainingError, train_model
 from riskwatch.newdata import atomic_copy, atomic_write_text, file_sha256, read_record
 from riskwatch.registry import Registry
-from riskwatch.tables import read_table
+from riskwatch.tables import read_finaldata
 
 
 def train_and_register(finaldata_path: str, record_path: str, registry_path: str, output_model_path: str,
@@ -45,7 +45,7 @@ def train_and_register(finaldata_path: str, record_path: str, registry_path: str
         data, profile, training = training_data_on_cluster(engine.client, finaldata_path, schema,
                                                            engine.training_sample_rows, engine.blocksize, policy)
     else:
-        data = read_table(finaldata_path, schema)  # the schema's types, as at scoring time
+        data = read_finaldata(finaldata_path, schema)  # typed Parquet copy, or the CSV validated
         profile = build_profile(data, schema.numeric_features, schema.categorical_features, policy)
         training = {"engine": "local", "sample": "all rows"}
     model = train_model(data, schema, estimator, params, scale_numeric)

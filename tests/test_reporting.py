@@ -13,7 +13,8 @@ import pytest
 
 from conftest import last_run, make_project, run_dirs, run_runner
 from riskwatch.report_export import find_chromium
-from riskwatch.reporting import drift_table, recent_models
+from riskwatch.report_tables import drift_table
+from riskwatch.reporting import recent_models
 
 needs_pdf_tools = pytest.mark.skipif(find_chromium() is None or shutil.which("pdftoppm") is None,
                                      reason="needs chromium and poppler-utils (make test installs them as root)")

@@ -80,10 +80,14 @@ def voila_command(notebook: Path, host: str, port: int, settings: dict[str, Any]
 
 def quiet_kernels(folder: Path) -> str:
     """An IPython folder whose kernels log only critical errors: a pre-heated kernel stopped while it
-    waits for a page would otherwise print a traceback on every shutdown."""
+    waits for a page would otherwise print a traceback on every shutdown, and a kernel stopped while a
+    message is half sent prints one through tornado's logger."""
     profile = folder / "ipython" / "profile_default"
     profile.mkdir(parents=True, exist_ok=True)
-    (profile / "ipython_kernel_config.py").write_text('c.IPKernelApp.log_level = "CRITICAL"\n')
+    (profile / "ipython_kernel_config.py").write_text(
+        'c.IPKernelApp.log_level = "CRITICAL"\n'
+        # ipykernel 7 logs a garbled shell message through tornado when Voila stops mid-send
+        'import logging\nlogging.getLogger("tornado").setLevel(logging.CRITICAL)\n')
     return str(folder / "ipython")
 
 

@@ -4,6 +4,7 @@ idle kernels are culled, and neither server is exposed beyond loopback without a
 
 from __future__ import annotations
 
+import logging
 import signal
 import socket
 import stat
@@ -18,7 +19,7 @@ import psutil
 import pytest
 
 from conftest import RUNNER, make_project, run_runner
-from riskwatch.serve_commands import stop_process_tree, token_config, voila_command
+from riskwatch.serve_commands import quiet_kernels, stop_process_tree, token_config, voila_command
 from riskwatch.server_policy import DEFAULT_DASHBOARD, TOKEN_VARIABLE
 from test_dashboard import browser, free_port, needs_chromium  # noqa: F401  (browser is a fixture)
 
@@ -120,6 +121,25 @@ def test_sigint_and_sighup_stop_voila_and_its_kernels(project: Path, sig: int) -
     finally:
         if process.poll() is None:
             stop_process_tree(process.pid, grace=1)
+
+
+@pytest.mark.integration
+def test_dashboard_kernels_log_only_critical_errors(tmp_path: Path, monkeypatch) -> None:
+    """A kernel under the dashboard's IPython folder keeps ipykernel's and tornado's errors to itself:
+    a kernel stopped while Voila was sending it a message printed a traceback (CI, stop 20)."""
+    from jupyter_client.manager import start_new_kernel
+
+    monkeypatch.setenv("IPYTHONDIR", quiet_kernels(tmp_path))
+    manager, client = start_new_kernel()
+    try:
+        seen = []
+        client.execute_interactive(
+            "import logging; print(logging.getLogger('tornado.general').getEffectiveLevel())",
+            output_hook=lambda msg: seen.append(msg["content"].get("text", "")), timeout=60)
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
+    assert "".join(seen).strip() == str(logging.CRITICAL)
 
 
 @pytest.mark.integration

@@ -7,8 +7,10 @@ folder beside the output, so peak memory stays flat however large the drop.
   ids present without a leading space, numbers written as plain integers (or empty), targets "0"
   or "1", categories that are not missing-value words. Anything else — a bad row, a decimal, a
   text target — is left to the full rules (:mod:`riskwatch.staging`), so what is quarantined and
-  why never depends on the engine.
-- :func:`merge` concatenates the sources in file order, widens integer columns to float where pandas
+  why never depends on the engine. Files with the same header are read by one query (runs of at
+  most ``GROUP_BYTES``), so a drop of many small files costs few queries.
+- :func:`merge` concatenates the sources in file order (positions from Parquet's row numbers, so
+  no row is numbered while reading), widens integer columns to float where pandas
   would, drops exact duplicate rows keeping the first, and writes the result as Parquet (with
   pandas' dtypes); :func:`write_csv` writes it as the CSV pandas' ``to_csv`` would.
 """
@@ -26,7 +28,8 @@ from riskwatch.staging import Source, StagedFile
 from riskwatch.tables import LABELLED, NA_TOKENS, UNLABELLED, ValidationError, file_kind
 
 POSITION_STRIDE = 1 << 36   # rows per source in the position order: more than any one file holds
-BUCKET_ROWS = 4_000_000     # rows per de-duplication pass (its hash table must fit the memory limit)
+BUCKET_ROWS = 16_000_000    # rows per de-duplication pass (its hash table must fit the memory limit)
+GROUP_BYTES = 36_000_000    # CSV bytes staged by one query: fewer queries, yet each file read in parallel
 
 
 class Session:
@@ -80,18 +83,22 @@ def header_of(path: Path) -> tuple[str, ...] | None:
     return names if len(set(names)) == len(names) and all(names) else None
 
 
-def _read_csv_as_text(path: Path, header: Sequence[str]) -> str:
+def _read_csv_as_text(paths: Sequence[Path], header: Sequence[str]) -> str:
     columns = "{" + ", ".join(f"{_s(c)}: 'VARCHAR'" for c in header) + "}"
-    return (f"read_csv({_s(path)}, header = true, columns = {columns}, auto_detect = false, delim = ',', "
-            f"quote = '\"', escape = '\"', strict_mode = true, null_padding = false)")
+    files = "[" + ", ".join(_s(p) for p in paths) + "]"
+    return (f"read_csv({files}, header = true, columns = {columns}, auto_detect = false, delim = ',', "
+            f"quote = '\"', escape = '\"', strict_mode = true, null_padding = false, filename = true)")
 
 
 def clean_files(session: Session, paths: Sequence[Path], schema: Schema, folder: Path) -> dict[Path, StagedFile]:
-    """The files among ``paths`` DuckDB can ingest as pandas would, each staged as a Parquet part in
-    ``folder`` (its rows in file order, typed) as :func:`riskwatch.staging.stage_file` stages the rest."""
+    """The files among ``paths`` DuckDB can ingest as pandas would, staged typed in ``folder`` as
+    :func:`riskwatch.staging.stage_file` stages the rest. Files with the same header are read by one
+    query into one Parquet part (``_f``: the file, rows in file order); a group DuckDB cannot read
+    as a whole is tried file by file."""
     clean: dict[Path, StagedFile] = {}
     folder.mkdir(parents=True, exist_ok=True)
-    for index, path in enumerate(paths):
+    groups: dict[tuple[tuple[str, ...], str], list[Path]] = {}
+    for path in paths:
         header = header_of(path)
         if header is None:
             continue
@@ -99,28 +106,40 @@ def clean_files(session: Session, paths: Sequence[Path], schema: Schema, folder:
             kind = file_kind(list(header), schema)
         except ValidationError:
             continue
-        if kind not in (LABELLED, UNLABELLED):
-            continue
-        part = folder / f"fast-{index:06d}.parquet"
+        if kind in (LABELLED, UNLABELLED):
+            groups.setdefault((header, kind), []).append(path)
+    for g, ((header, kind), members) in enumerate(_chunks(groups)):
         try:
-            rows, odd, nulls = _stage(session, path, header, kind, schema, part)
-        except Exception:  # noqa: BLE001 — DuckDB cannot read it as a plain CSV: the full rules will say why
-            part.unlink(missing_ok=True)
-            continue
-        if rows and not odd:
-            floats = tuple(c for c, n in zip(schema.numeric_features, nulls) if n)
-            clean[path] = StagedFile(kind, part, rows, float_columns=floats,
-                                     columns=tuple(c for c in schema.columns if c in header))
-        else:
-            part.unlink(missing_ok=True)
+            clean.update(_stage_group(session, members, header, kind, schema, folder / f"group-{g:06d}.parquet"))
+        except Exception:  # noqa: BLE001 — one file DuckDB cannot read spoils the query: try each alone
+            for j, path in enumerate(members):
+                try:
+                    clean.update(_stage_group(session, [path], header, kind, schema,
+                                              folder / f"group-{g:06d}-{j:06d}.parquet"))
+                except Exception:  # noqa: BLE001 — not a plain CSV to DuckDB: the full rules will say why
+                    pass
     return clean
 
 
-def _stage(session: Session, path: Path, header: Sequence[str], kind: str, schema: Schema,
-           part: Path) -> tuple[int, int, list[int]]:
-    """Read ``path`` once as text, write its values typed to ``part`` with an ``_odd`` flag for rows
-    pandas might read differently and the row's position in the file (``_r``), and count rows, odd
-    rows and empty values per numeric feature."""
+def _chunks(groups: Mapping[tuple, list[Path]]):
+    """Each group's files in runs of at most GROUP_BYTES (at least one file per run)."""
+    for key, members in groups.items():
+        run, size = [], 0
+        for path in members:
+            length = path.stat().st_size
+            if run and size + length > GROUP_BYTES:
+                yield key, run
+                run, size = [], 0
+            run.append(path)
+            size += length
+        yield key, run
+
+
+def _stage_group(session: Session, paths: Sequence[Path], header: Sequence[str], kind: str, schema: Schema,
+                 part: Path) -> dict[Path, StagedFile]:
+    """Read ``paths`` (one header) once as text and write their values typed to ``part``, with the
+    file (``_f``, 1-based) and an ``_odd`` flag for rows pandas might read differently; the files
+    with rows and no odd row, staged."""
     na = ", ".join(_s(t) for t in NA_TOKENS if t)
     spaced = "left({c}, 1) IN (' ', chr(9))"
     odd = [f"{_q(schema.id_column)} IS NULL OR " + spaced.format(c=_q(schema.id_column))]
@@ -133,12 +152,26 @@ def _stage(session: Session, path: Path, header: Sequence[str], kind: str, schem
     if kind == LABELLED:
         odd.append(f"{_q(schema.target)} IS NULL OR {_q(schema.target)} NOT IN ('0', '1')")
         typed.append(f"TRY_CAST({_q(schema.target)} AS BIGINT) AS {_q(schema.target)}")
-    session.run(f"COPY (SELECT {', '.join(typed)}, ({' OR '.join(f'coalesce({t}, false)' for t in odd)}) AS _odd, "
-                f"row_number() OVER () AS _r FROM {_read_csv_as_text(path, header)}) TO {_s(part)} "
-                f"(FORMAT parquet, COMPRESSION uncompressed)")
-    nulls = [f"count(*) FILTER ({_q(c)} IS NULL)" for c in schema.numeric_features] or ["0"]
-    row = session.run(f"SELECT count(*), count(*) FILTER (_odd), {', '.join(nulls)} FROM read_parquet({_s(part)})")[0]
-    return row[0], row[1], list(row[2:])
+    files = "[" + ", ".join(_s(p) for p in paths) + "]"
+    try:  # the scan keeps file order, rows in order (preserve_insertion_order): a merge reads positions back
+        session.run(f"COPY (SELECT list_position({files}, filename) AS _f, {', '.join(typed)}, "
+                    f"({' OR '.join(f'coalesce({t}, false)' for t in odd)}) AS _odd "
+                    f"FROM {_read_csv_as_text(paths, header)}) TO {_s(part)} (FORMAT parquet, COMPRESSION uncompressed)")
+        nulls = [f"count(*) FILTER ({_q(c)} IS NULL)" for c in schema.numeric_features] or ["0"]
+        found = session.run(f"SELECT _f, count(*), count(*) FILTER (_odd), {', '.join(nulls)} "
+                            f"FROM read_parquet({_s(part)}) GROUP BY _f")
+    except Exception:
+        part.unlink(missing_ok=True)
+        raise
+    staged = {}
+    columns = tuple(c for c in schema.columns if c in header)
+    for f, rows, odd_rows, *empty in found:
+        if rows and not odd_rows:
+            floats = tuple(c for c, n in zip(schema.numeric_features, empty) if n)
+            staged[paths[f - 1]] = StagedFile(kind, part, rows, float_columns=floats, columns=columns, selector=f)
+    if not staged:
+        part.unlink(missing_ok=True)
+    return staged
 
 
 def merged_dtypes(sources: Sequence[Source], schema: Schema) -> tuple[list[str], dict[str, str]]:
@@ -159,14 +192,8 @@ def merge(session: Session, sources: Sequence[Source], schema: Schema, parquet: 
     pandas dtypes."""
     columns, dtypes = merged_dtypes(sources, schema)
     sql_type = {"string": "VARCHAR", "object": "VARCHAR", "float64": "DOUBLE", "int64": "BIGINT"}
-    selects = []
-    for i, source in enumerate(sources):
-        relation = f"read_parquet({_s(source.path)})"
-        fields = [f"CAST({_q(c)} AS {sql_type[dtypes[c]]})" if c in source.columns
-                  else f"CAST(NULL AS {sql_type[dtypes[c]]})" for c in columns]
-        selects.append(f"SELECT {', '.join(f'{f} AS {_q(c)}' for f, c in zip(fields, columns))}, "
-                       f"{i} * {POSITION_STRIDE} + _r AS _p FROM {relation}")
     names = ", ".join(map(_q, columns))
+    selects = [_positioned(path, members, columns, sql_type, dtypes) for path, members in _by_part(sources).items()]
     # Positions are explicit (file order, then row in the file) and the result is ORDER BY them, so
     # DuckDB need not keep the scan's order — which lets it spill instead of failing.
     session.run("SET preserve_insertion_order = false")
@@ -188,6 +215,31 @@ def merge(session: Session, sources: Sequence[Source], schema: Schema, parquet: 
     session.run("DROP TABLE IF EXISTS _kept")
     session.run("SET preserve_insertion_order = true")
     return columns, dtypes
+
+
+def _by_part(sources: Sequence[Source]) -> dict[Path, list[tuple[int, Source]]]:
+    """The sources (with their place in the merge) grouped by the part that holds them."""
+    parts: dict[Path, list[tuple[int, Source]]] = {}
+    for i, source in enumerate(sources):
+        parts.setdefault(source.path, []).append((i, source))
+    return parts
+
+
+def _positioned(path: Path, members: Sequence[tuple[int, Source]], columns: Sequence[str],
+                sql_type: Mapping[str, str], dtypes: Mapping[str, str]) -> str:
+    """One scan of a part: its sources' rows in merged columns, each with its position ``_p`` (its
+    place in the merge, then its row in the part, which keeps file order)."""
+    source = members[0][1]
+    fields = [f"CAST({_q(c)} AS {sql_type[dtypes[c]]})" if c in source.columns
+              else f"CAST(NULL AS {sql_type[dtypes[c]]})" for c in columns]
+    if source.selector is None:
+        place, where = str(members[0][0]), ""
+    else:
+        place = "CASE _f " + " ".join(f"WHEN {s.selector} THEN {i}" for i, s in members) + " END"
+        where = f"WHERE _f IN ({', '.join(str(s.selector) for _, s in members)})"
+    return (f"SELECT {', '.join(f'{f} AS {_q(c)}' for f, c in zip(fields, columns))}, "
+            f"({place}) * {POSITION_STRIDE} + file_row_number AS _p "
+            f"FROM read_parquet({_s(path)}, file_row_number = true) {where}")
 
 
 def count(session: Session, parquet: Path, where: str = "") -> int:

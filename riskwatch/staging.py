@@ -21,12 +21,15 @@ from riskwatch.tables import CheckedFile, check_client_file
 
 @dataclass
 class Source:
-    """One input to a merge: a Parquet part holding one file's good rows, ``_r`` their positions."""
+    """One input to a merge: one file's good rows in a Parquet part, in file order. A part that
+    holds several files (DuckDB stages files with the same header together) says which rows are
+    this file's with ``selector``, the value of its ``_f`` column."""
 
     path: Path
     columns: tuple[str, ...]              # the schema columns it holds
     float_columns: tuple[str, ...]
     rows: int
+    selector: int | None = None
 
 
 @dataclass
@@ -41,11 +44,11 @@ class StagedFile:
     problems: str | None = None
     float_columns: tuple[str, ...] = ()   # numeric columns pandas read as float64 in this file
     columns: tuple[str, ...] = ()         # the schema's columns this file has, in schema order
-
+    selector: int | None = None           # its rows' ``_f`` in a part shared with other files
 
     def source(self) -> Source:
-        """What a merge reads: the staged part (its rows' positions in ``_r``)."""
-        return Source(self.part, self.columns, self.float_columns, self.rows)
+        """What a merge reads: the staged part, its rows in file order."""
+        return Source(self.part, self.columns, self.float_columns, self.rows, self.selector)
 
 
 def stage_file(path: str | Path, schema: Schema, folder: str | Path, index: int) -> StagedFile:

@@ -95,6 +95,32 @@ def test_duckdb_vouches_only_for_files_it_reads_as_pandas_does(tmp_path: Path) -
     assert not (tmp_path / "spill").exists()  # the spill folder goes with the session
 
 
+def test_one_unreadable_file_does_not_spoil_its_group(tmp_path: Path) -> None:
+    """Files with one header are read by one query; a ragged file makes DuckDB refuse the query, so
+    each file is tried alone: the others are still vouched for, and the bytes are pandas' bytes."""
+    files = {"a_clean.csv": FILES["a_clean.csv"], "b_ragged.csv": HEADER + "zzz,1,2,3,0,9\nyyy,1,2,3,1\n",
+             "c_dupes.csv": FILES["b_dupes.csv"]}
+    folder = write(tmp_path / "in", files)
+    with Session(tmp_path / "spill") as session:
+        clean = clean_files(session, sorted(folder.glob("*.csv")), SCHEMA, tmp_path / "spill" / "parts")
+        assert sorted(p.name for p in clean) == ["a_clean.csv", "c_dupes.csv"]
+        assert clean[folder / "a_clean.csv"].part != clean[folder / "c_dupes.csv"].part
+    result = ingest(folder, tmp_path / "out", tmp_path / "q", SCHEMA)
+    assert result.finaldata_path.read_bytes() == reference(folder, SCHEMA)[0]
+
+
+def test_files_staged_in_several_groups_merge_in_file_order(tmp_path: Path, monkeypatch) -> None:
+    import riskwatch.duck_ingest as duck_ingest
+
+    monkeypatch.setattr(duck_ingest, "GROUP_BYTES", 40)  # about one file per query
+    folder = write(tmp_path / "in", FILES)
+    with Session(tmp_path / "spill") as session:
+        clean = clean_files(session, sorted(folder.glob("*.csv")), SCHEMA, tmp_path / "spill" / "parts")
+        assert len({staged.part for staged in clean.values()}) > 1
+    result = ingest(folder, tmp_path / "out", tmp_path / "q", SCHEMA)
+    assert result.finaldata_path.read_bytes() == reference(folder, SCHEMA)[0]
+
+
 def test_categorical_missing_words_are_left_to_pandas(tmp_path: Path) -> None:
     header = "corporation,lastmonth_activity,lastyear_activity,sector,exited\n"
     folder = write(tmp_path / "in", {"a.csv": header + "a,1,2,retail,0\nb,1,2,,1\n",

@@ -122,7 +122,7 @@ def main() -> int:
                   f"({timings['ingest']:.0f} s, {timings['check+stage']:.0f} s of it checking and staging)", flush=True)
 
             client.run(_trim)  # hand back what the shuffle freed before the next step reads partitions
-            parts = finaldata_parts(ingested["csv"], schema, 4_000_000, schema.columns)  # ~1 row group (input file) each
+            parts = finaldata_parts(ingested["csv"], schema, 8_000_000, schema.columns)  # ~2 row groups (input files) each
             start = time.perf_counter()
             profile = profile_of_parts(client, parts, schema.numeric_features, schema.categorical_features)
             timings["profile"] = time.perf_counter() - start

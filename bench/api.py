@@ -82,11 +82,15 @@ def load(port: int, clients: int, seconds: float, body: bytes) -> dict[str, floa
         t.start()
     for t in threads:
         t.join()
-    elapsed = time.monotonic() - began
-    latencies.sort()
-    return {"requests": len(latencies), "errors": errors[0], "rps": len(latencies) / elapsed,
-            "p50_ms": 1000 * latencies[len(latencies) // 2],
-            "p99_ms": 1000 * latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]}
+    return latency_summary(latencies, errors[0], time.monotonic() - began)
+
+
+def latency_summary(latencies: list[float], errors: int, elapsed: float) -> dict[str, float]:
+    """Requests, errors, rate (``rps``) and p50/p99/max latency in ms of one load run."""
+    latencies = sorted(latencies)
+    pick = lambda q: 1000 * latencies[min(len(latencies) - 1, int(len(latencies) * q))]  # noqa: E731
+    return {"requests": len(latencies), "errors": errors, "rps": len(latencies) / elapsed,
+            "p50_ms": pick(0.50), "p99_ms": pick(0.99), "max_ms": 1000 * latencies[-1]}
 
 
 def upload_time(port: int, rows: int) -> tuple[float, int]:

@@ -31,31 +31,28 @@ import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 
 from riskwatch.config import Schema
-from riskwatch.duck_ingest import POSITION_STRIDE, merged_dtypes
+from riskwatch.dask_parts import run_tasks
+from riskwatch.duck_ingest import POSITION_STRIDE, as_dtypes, merged_dtypes, pandas_schema
 from riskwatch.staging import Source, StagedFile, stage_file
 from riskwatch.tables import ValidationError
 
 BUCKET_ROWS = 200_000     # rows per de-duplication task (its memory: a few times this many rows)
 
 
-def _stage_one(path: str, schema: Schema, folder: str, index: int) -> StagedFile | ValidationError:
+def _stage_one(path: str, index: int, schema: Schema, folder: str) -> StagedFile | ValidationError:
     try:
         return stage_file(path, schema, folder, index)
     except ValidationError as exc:  # the file as a whole is refused: the caller quarantines it
         return exc
 
 
-def stage_files(client: Any, paths: Sequence[str | Path], schema: Schema, folder: str | Path,
-                first_index: int = 0) -> list[StagedFile | ValidationError]:
+def stage_files(client: Any, paths: Sequence[str | Path], schema: Schema,
+                folder: str | Path) -> list[StagedFile | ValidationError]:
     """Each file checked and staged as ``folder/part-<index>.parquet`` by
     :func:`~riskwatch.staging.stage_file`, one task per file; in file order, a
     :class:`~riskwatch.tables.ValidationError` in place of a refused file."""
-    futures = client.map(_stage_one, [str(p) for p in paths], [schema] * len(paths), [str(folder)] * len(paths),
-                         list(range(first_index, first_index + len(paths))), pure=False)
-    try:
-        return client.gather(futures)
-    finally:
-        client.cancel(futures)
+    return run_tasks(client, _stage_one, [str(p) for p in paths], list(range(len(paths))), schema=schema,
+                     folder=str(folder))
 
 
 def typed_part(source: Source, index: int, columns: Sequence[str], dtypes: dict[str, str]) -> pd.DataFrame:
@@ -101,8 +98,7 @@ def write_piece(index: int, drop: np.ndarray, columns: list[str], dtypes: dict[s
     """Round 3: the part's kept rows in file order as a Parquet piece (and a CSV piece, no header)."""
     with pa.OSFile(_arrow_path(folder, index)) as source:
         frame = ipc.open_file(source).read_all().to_pandas()
-    frame = frame[~frame["_p"].isin(drop)].sort_values("_p", kind="stable")[columns]
-    frame = frame.astype({c: dtypes[c] for c in columns if dtypes[c] != "object"})
+    frame = as_dtypes(frame[~frame["_p"].isin(drop)].sort_values("_p", kind="stable")[columns], columns, dtypes)
     frame.to_parquet(Path(folder) / f"piece-{index:06d}.parquet", index=False)
     if csv:
         frame.to_csv(Path(folder) / f"piece-{index:06d}.csv", index=False, header=False, lineterminator="\n")
@@ -127,14 +123,14 @@ def merge(client: Any, sources: Sequence[Source], schema: Schema, parquet: str |
         buckets = max(1, -(-n_rows // bucket_rows))
         kept = []
         if sources:
-            _run(client, bucket_part, list(sources), list(range(len(sources))), columns=columns,
+            run_tasks(client, bucket_part, list(sources), list(range(len(sources))), columns=columns,
                  dtypes=dtypes, buckets=buckets, folder=str(folder))
-            repeated = _run(client, repeated_in_bucket, list(range(buckets)), parts=len(sources), columns=columns,
+            repeated = run_tasks(client, repeated_in_bucket, list(range(buckets)), parts=len(sources), columns=columns,
                             folder=str(folder))
             drop = np.sort(np.concatenate([np.zeros(0, dtype=np.int64), *repeated]))
             bounds = np.searchsorted(drop // POSITION_STRIDE, np.arange(len(sources) + 1))
             per_part = [drop[bounds[i]:bounds[i + 1]] for i in range(len(sources))]
-            kept = _run(client, write_piece, list(range(len(sources))), per_part, columns=columns, dtypes=dtypes,
+            kept = run_tasks(client, write_piece, list(range(len(sources))), per_part, columns=columns, dtypes=dtypes,
                         folder=str(folder), csv=csv_path is not None)
         if csv_path is not None:
             _join_csv(folder, kept, columns, Path(csv_path))
@@ -144,25 +140,16 @@ def merge(client: Any, sources: Sequence[Source], schema: Schema, parquet: str |
     return columns, dtypes
 
 
-def _run(client: Any, fn: Any, *iterables: Sequence[Any], **kwargs: Any) -> list[Any]:
-    futures = client.map(fn, *iterables, pure=False, **kwargs)
-    try:
-        return client.gather(futures)
-    finally:
-        client.cancel(futures)
-
-
 def _join_parquet(folder: Path, kept: list[int], columns: list[str], dtypes: dict[str, str], path: Path) -> None:
     """The pieces as one Parquet file, in file order, with pandas' dtypes in its metadata."""
-    empty = pd.DataFrame({c: pd.Series([], dtype=dtypes[c]) for c in columns})
-    schema = pa.Table.from_pandas(empty, preserve_index=False).schema
+    schema = pandas_schema(columns, dtypes)
     tmp = path.with_name(f".{path.name}.tmp")
     with pq.ParquetWriter(tmp, schema) as writer:
         for index, rows in enumerate(kept):
             if rows:
                 writer.write_table(pq.read_table(folder / f"piece-{index:06d}.parquet").cast(schema))
         if not any(kept):
-            writer.write_table(pa.Table.from_pandas(empty, preserve_index=False))
+            writer.write_table(schema.empty_table())
     tmp.replace(path)
 
 

@@ -17,7 +17,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from riskwatch.config import Schema
-from riskwatch.tables import ValidationError, categories_as_read, finaldata_copy, read_table
+from riskwatch.tables import categories_as_read, finaldata_copy, read_table, table_files
 
 
 @dataclass(frozen=True)
@@ -61,26 +61,17 @@ def table_parts(path: str | Path, schema: Schema, blocksize: int,
                 columns: Sequence[str] | None = None) -> list[Part]:
     """The parts of a table as :func:`riskwatch.tables.load_table` reads it: every CSV of a folder
     (one part per file, in name order), a Parquet file by row groups, or one CSV file."""
-    path = Path(path)
-    cols = tuple(columns) if columns is not None else None
-    if path.is_dir():
-        files = sorted(path.glob("*.csv"))
-        if not files:
-            raise ValidationError(f"no CSV files in {path}")
-        return [Part(str(f), schema, None, cols) for f in files]
-    if path.suffix == ".parquet":
-        return parquet_parts(path, schema, blocksize, columns)
-    return [Part(str(path), schema, None, cols)]
+    files = table_files(path)
+    if files[0].suffix == ".parquet":
+        return parquet_parts(files[0], schema, blocksize, columns)
+    return [Part(str(f), schema, None, tuple(columns) if columns is not None else None) for f in files]
 
 
 def finaldata_parts(path: str | Path, schema: Schema, blocksize: int,
                     columns: Sequence[str] | None = None) -> list[Part]:
     """finaldata as :func:`riskwatch.tables.read_finaldata` chooses it: the Parquet copy ingestion
     writes beside the CSV when it is at least as new, by row groups; else the CSV in one part."""
-    parquet = finaldata_copy(path)
-    if parquet is not None:
-        return parquet_parts(parquet, schema, blocksize, columns)
-    return [Part(str(path), schema, None, tuple(columns) if columns is not None else None)]
+    return table_parts(finaldata_copy(path) or path, schema, blocksize, columns)
 
 
 def _apply(part: Part, fn: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
@@ -91,9 +82,13 @@ def map_parts(client: Any, fn: Callable[..., Any], parts: Sequence[Part], *args:
     """``fn(frame_of_part, *args, **kwargs)`` for every part, one task per part on the workers;
     the results in part order. Arguments that are futures (a broadcast model) are resolved on the
     workers; a task's frame is freed as soon as ``fn`` returns, so only results travel back."""
-    if not parts:
-        return []
-    futures = client.map(_apply, list(parts), fn=fn, args=args, kwargs=kwargs, pure=False)
+    return run_tasks(client, _apply, list(parts), fn=fn, args=args, kwargs=kwargs) if parts else []
+
+
+def run_tasks(client: Any, task: Callable[..., Any], /, *iterables: Sequence[Any], **kwargs: Any) -> list[Any]:
+    """``task`` over ``iterables`` (as ``map``, ``kwargs`` passed to every call), one task per item
+    on the workers; the results in order, and no future left behind."""
+    futures = client.map(task, *iterables, pure=False, **kwargs)
     try:
         return client.gather(futures)
     finally:
@@ -115,16 +110,6 @@ def map_reduce_parts(client: Any, fn: Callable[..., Any], parts: Sequence[Part],
         return futures[0].result()
     finally:
         client.cancel(futures)
-
-
-def merge_all(items: Sequence[Any], merge: Callable[[Any, Any], Any]) -> Any:
-    """``items`` folded pairwise in order (a tree, so deep sums stay balanced)."""
-    items = list(items)
-    if not items:
-        raise ValueError("nothing to merge")
-    while len(items) > 1:
-        items = [merge(items[i], items[i + 1]) if i + 1 < len(items) else items[i] for i in range(0, len(items), 2)]
-    return items[0]
 
 
 def broadcast(client: Any, value: Any) -> Any:

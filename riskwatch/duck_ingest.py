@@ -83,9 +83,9 @@ def header_of(path: Path) -> tuple[str, ...] | None:
     return names if len(set(names)) == len(names) and all(names) else None
 
 
-def _read_csv_as_text(paths: Sequence[Path], header: Sequence[str]) -> str:
+def _read_csv_as_text(files: str, header: Sequence[str]) -> str:
+    """``read_csv`` of ``files`` (a SQL list of paths) with every column as text, and ``filename``."""
     columns = "{" + ", ".join(f"{_s(c)}: 'VARCHAR'" for c in header) + "}"
-    files = "[" + ", ".join(_s(p) for p in paths) + "]"
     return (f"read_csv({files}, header = true, columns = {columns}, auto_detect = false, delim = ',', "
             f"quote = '\"', escape = '\"', strict_mode = true, null_padding = false, filename = true)")
 
@@ -156,7 +156,7 @@ def _stage_group(session: Session, paths: Sequence[Path], header: Sequence[str],
     try:  # the scan keeps file order, rows in order (preserve_insertion_order): a merge reads positions back
         session.run(f"COPY (SELECT list_position({files}, filename) AS _f, {', '.join(typed)}, "
                     f"({' OR '.join(f'coalesce({t}, false)' for t in odd)}) AS _odd "
-                    f"FROM {_read_csv_as_text(paths, header)}) TO {_s(part)} (FORMAT parquet, COMPRESSION uncompressed)")
+                    f"FROM {_read_csv_as_text(files, header)}) TO {_s(part)} (FORMAT parquet, COMPRESSION uncompressed)")
         nulls = [f"count(*) FILTER ({_q(c)} IS NULL)" for c in schema.numeric_features] or ["0"]
         found = session.run(f"SELECT _f, count(*), count(*) FILTER (_odd), {', '.join(nulls)} "
                             f"FROM read_parquet({_s(part)}) GROUP BY _f")
@@ -274,20 +274,30 @@ def write_csv(session: Session, parquet: Path, columns: Sequence[str], dtypes: M
 def write_parquet(session: Session, query: str, columns: Sequence[str], dtypes: Mapping[str, str], path: Path) -> None:
     """The rows of ``query`` as Parquet, written by DuckDB in parallel, carrying the pandas metadata that gives
     ``dtypes`` back to ``pd.read_parquet`` (the same dtypes pandas' own ``to_parquet`` records)."""
-    import pandas as pd
-    import pyarrow as pa
-
-    sample = {"string": "x", "object": "x", "float64": 0.0, "int64": 0}  # object columns hold text
-    frame = pd.DataFrame({c: pd.Series([sample[dtypes[c]]], dtype=dtypes[c]) for c in columns})
-    metadata = pa.Schema.from_pandas(frame, preserve_index=False).metadata[b"pandas"].decode()
+    metadata = pandas_schema(columns, dtypes).metadata[b"pandas"].decode()
     tmp = path.with_name(f".{path.name}.tmp")
     path.parent.mkdir(parents=True, exist_ok=True)
     session.run(f"COPY ({query}) TO {_s(tmp)} (FORMAT parquet, KV_METADATA {{pandas: {_s(metadata)}}})")
     tmp.replace(path)
 
 
+def pandas_schema(columns: Sequence[str], dtypes: Mapping[str, str]):
+    """The Arrow schema (with pandas' metadata) of a frame of ``columns`` typed ``dtypes``, where
+    object columns hold text: from a one-row sample, since an empty object column has no type."""
+    import pandas as pd
+    import pyarrow as pa
+
+    sample = {"string": "x", "object": "x", "float64": 0.0, "int64": 0}
+    frame = pd.DataFrame({c: pd.Series([sample[dtypes[c]]], dtype=dtypes[c]) for c in columns})
+    return pa.Schema.from_pandas(frame, preserve_index=False)
+
+
+def as_dtypes(frame, columns: Sequence[str], dtypes: Mapping[str, str]):
+    """``frame`` with the merged pandas dtypes (object columns left as read)."""
+    return frame.astype({c: dtypes[c] for c in columns if dtypes[c] != "object"})
+
+
 def _frames(session: Session, table: str, columns: Sequence[str], dtypes: Mapping[str, str], rows: int = 500_000):
     reader = session.con.sql(f"SELECT {', '.join(map(_q, columns))} FROM {table}").to_arrow_reader(rows)
     for batch in reader:
-        frame = batch.to_pandas()
-        yield frame.astype({c: dtypes[c] for c in columns if dtypes[c] != "object"})
+        yield as_dtypes(batch.to_pandas(), columns, dtypes)

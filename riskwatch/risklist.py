@@ -36,7 +36,7 @@ def write_risk_list(registry_path: str | Path, batch_path: str | Path, risk_path
         from riskwatch.dask_scoring import risk_list_of_parts
 
         clients = None
-        columns = [c for c in (schema.id_column, *schema.features)]
+        columns = [schema.id_column, *schema.features]
         table = risk_list_of_parts(engine.client, parquet_parts(batch_path, schema, engine.blocksize, columns),
                                    model, schema, version, risk)
     else:

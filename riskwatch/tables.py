@@ -244,15 +244,22 @@ def drop_duplicates_exact(frame: pd.DataFrame) -> pd.DataFrame:
 
 def load_table(path: str | Path, schema: Schema) -> pd.DataFrame:
     """Read a table the pipeline wrote (CSV or Parquet), or every CSV of a folder, validated."""
+    files = table_files(path)
+    if files[0].suffix == ".parquet":
+        return pd.read_parquet(files[0])
+    frames = [read_table(f, schema) for f in files]
+    return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+
+
+def table_files(path: str | Path) -> list[Path]:
+    """The files of a table: every CSV of a folder (in name order), else the file itself."""
     path = Path(path)
-    if path.is_dir():
-        files = sorted(path.glob("*.csv"))
-        if not files:
-            raise ValidationError(f"no CSV files in {path}")
-        return pd.concat([read_table(f, schema) for f in files], ignore_index=True)
-    if path.suffix == ".parquet":
-        return pd.read_parquet(path)
-    return read_table(path, schema)
+    if not path.is_dir():
+        return [path]
+    files = sorted(path.glob("*.csv"))
+    if not files:
+        raise ValidationError(f"no CSV files in {path}")
+    return files
 
 
 def read_finaldata(path: str | Path, schema: Schema, columns: Sequence[str] | None = None) -> pd.DataFrame:

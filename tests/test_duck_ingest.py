@@ -34,6 +34,11 @@ FILES = {
 }
 
 
+CAT_HEADER = "corporation,lastmonth_activity,lastyear_activity,sector,exited\n"
+CAT_FILES = {"a.csv": CAT_HEADER + "a,1,2,retail,0\nb,1,2,,1\n",
+             "b.csv": CAT_HEADER + "c,1,2,NA,0\nd,1,2, media,1\na,1,2,retail,0\n"}
+
+
 def reference(folder: Path, schema: Schema) -> tuple[bytes, dict[str, pd.DataFrame], pd.DataFrame]:
     """What ingestion wrote before DuckDB: every labelled file checked by pandas, concatenated,
     de-duplicated by pandas, written by pandas."""
@@ -122,9 +127,7 @@ def test_files_staged_in_several_groups_merge_in_file_order(tmp_path: Path, monk
 
 
 def test_categorical_missing_words_are_left_to_pandas(tmp_path: Path) -> None:
-    header = "corporation,lastmonth_activity,lastyear_activity,sector,exited\n"
-    folder = write(tmp_path / "in", {"a.csv": header + "a,1,2,retail,0\nb,1,2,,1\n",
-                                     "b.csv": header + "c,1,2,NA,0\nd,1,2, media,1\na,1,2,retail,0\n"})
+    folder = write(tmp_path / "in", CAT_FILES)
     with Session(tmp_path / "spill") as session:
         assert [p.name for p in clean_files(session, sorted(folder.glob("*.csv")), CAT_SCHEMA, tmp_path / "spill" / "parts")] == ["a.csv"]
     expected, _, _ = reference(folder, CAT_SCHEMA)
@@ -167,11 +170,13 @@ def test_later_stages_read_the_parquet_copy_unless_the_csv_was_replaced(tmp_path
 
 
 @pytest.mark.integration
-def test_the_ingestion_stage_on_a_dask_cluster_writes_the_same_files(tmp_path: Path) -> None:
-    folder = write(tmp_path / "in", FILES)
-    local = ingest(folder, tmp_path / "local", tmp_path / "q1", SCHEMA, batch_path=tmp_path / "b1.parquet")
+@pytest.mark.parametrize("schema, files", [(SCHEMA, FILES), (CAT_SCHEMA, CAT_FILES)], ids=["numeric", "categorical"])
+def test_the_ingestion_stage_on_a_dask_cluster_writes_the_same_files(tmp_path: Path, schema: Schema,
+                                                                     files: dict[str, str]) -> None:
+    folder = write(tmp_path / "in", files)
+    local = ingest(folder, tmp_path / "local", tmp_path / "q1", schema, batch_path=tmp_path / "b1.parquet")
     compute = {"engine": "dask", "dask": {"n_workers": 2, "threads_per_worker": 1, "memory_limit": "600MB"}}
-    on_dask = ingest(folder, tmp_path / "dask", tmp_path / "q2", SCHEMA, batch_path=tmp_path / "b2.parquet",
+    on_dask = ingest(folder, tmp_path / "dask", tmp_path / "q2", schema, batch_path=tmp_path / "b2.parquet",
                      compute=compute)
     assert on_dask.finaldata_path.read_bytes() == local.finaldata_path.read_bytes()
     pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "dask" / "finaldata.parquet"),

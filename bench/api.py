@@ -48,12 +48,6 @@ def prepare_project(root: Path) -> Path:
     return root / "config.json"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def load(port: int, clients: int, seconds: float, body: bytes) -> dict[str, float]:
     """``clients`` threads, each on its own keep-alive connection, posting for ``seconds``."""
     latencies: list[float] = []
@@ -111,6 +105,8 @@ def upload_time(port: int, rows: int) -> tuple[float, int]:
 
 
 def start_server(config: Path) -> tuple[subprocess.Popen, int]:
+    from riskwatch.screenshots import free_port
+
     """``runner.py serve`` for ``config`` on a free 127.0.0.1 port, once its port accepts connections."""
     port = free_port()
     server = subprocess.Popen([sys.executable, str(REPO / "runner.py"), "--config", str(config), "serve",

@@ -7,9 +7,7 @@ the Overview showing), in the system Chromium, for a project with a deployed mod
 from __future__ import annotations
 
 import argparse
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -19,15 +17,13 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
 
 def main() -> None:
     from playwright.sync_api import sync_playwright
 
-    from api import free_port, prepare_project
+    from api import prepare_project
     from riskwatch.report_export import find_chromium
+    from riskwatch.screenshots import LAUNCH_ARGS, DashboardProcess
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
@@ -40,25 +36,15 @@ def main() -> None:
         sys.exit("needs chromium: apt-get install chromium")
     with tempfile.TemporaryDirectory(prefix="riskwatch-bench-dash-") as tmp:
         config = prepare_project(Path(tmp))
-        port = free_port()
-        server = subprocess.Popen([sys.executable, str(REPO / "runner.py"), "--config", str(config),
-                                   "dashboard", "--port", str(port)], stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.DEVNULL)
-        try:
-            while True:
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                    break
-                except OSError:
-                    time.sleep(0.1)
+        with DashboardProcess(config) as server:
             times = []
             with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(executable_path=chromium, args=ARGS)
+                browser = playwright.chromium.launch(executable_path=chromium, args=LAUNCH_ARGS)
                 for _ in range(args.runs):
                     time.sleep(args.settle)
                     page = browser.new_page()
                     start = time.perf_counter()
-                    page.goto(f"http://127.0.0.1:{port}/", timeout=120_000)
+                    page.goto(server.url, timeout=120_000)
                     # Interactive: the tab widget rendered with the Overview's answers showing.
                     page.get_by_text("Who is at risk").first.wait_for(timeout=120_000)
                     times.append(time.perf_counter() - start)
@@ -66,9 +52,6 @@ def main() -> None:
                         page.screenshot(path=args.screenshot, full_page=True)
                     page.close()
                 browser.close()
-        finally:
-            server.terminate()
-            server.wait(timeout=15)
     print(f"dashboard request → interactive: median {statistics.median(times):.2f} s "
           f"(runs: {', '.join(f'{t:.2f}' for t in times)})")
 

@@ -37,6 +37,8 @@ class DashboardState:
     metrics: dict[str, Any] = field(default_factory=dict)
     last_run: dict[str, Any] | None = None
     decisions: list[dict[str, Any]] = field(default_factory=list)
+    quarantine: list[dict[str, Any]] = field(default_factory=list)  # what the last run set aside
+    latest_estimate: dict[str, Any] | None = None                   # Ledger.latest_estimate
     diagnostics: dict[str, Any] | None = None
     run_drift: dict[str, Any] | None = None
     diagnostics_run: RunFolder | None = None   # the run the diagnostics (and report) come from
@@ -70,8 +72,10 @@ def load_state(config_path: str | Path) -> DashboardState:
     if cfg.ledger_path.exists():
         ledger = Ledger(cfg.ledger_path)
         state.last_run = ledger.last_run()
+        state.latest_estimate = ledger.latest_estimate()
         if state.last_run:
             state.decisions = ledger.decisions(state.last_run["run_id"])
+            state.quarantine = ledger.quarantine([state.last_run["run_id"]])
     latest = latest_diagnostics(cfg.runs_path)
     if latest:
         state.diagnostics_run, state.diagnostics = latest
@@ -92,11 +96,9 @@ def last_run_summary(state: DashboardState) -> str:
         return "No run recorded yet."
     lines = [f"**Last run** `{run['run_id']}` ({run['mode']}): **{run['outcome'] or 'unfinished'}**"]
     lines += [f"- **{d['name']}:** {d['reason']}" for d in state.decisions]
-    ledger = Ledger(state.config.ledger_path)
-    lines.append(f"- **{describe_quarantine(ledger.quarantine([run['run_id']]))}**")
-    latest = ledger.latest_estimate()
-    if latest is not None:
-        lines.append(f"\n**Performance before outcomes arrive:** {describe_latest_estimate(latest)}.")
+    lines.append(f"- **{describe_quarantine(state.quarantine)}**")
+    if state.latest_estimate is not None:
+        lines.append(f"\n**Performance before outcomes arrive:** {describe_latest_estimate(state.latest_estimate)}.")
     return "\n".join(lines)
 
 

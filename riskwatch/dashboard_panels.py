@@ -54,11 +54,9 @@ def last_run_record(state: DashboardState) -> dict[str, Any]:
 def story(state: DashboardState) -> CycleStory:
     """Page 1 of the last run's report, as the dashboard's overview sees it now."""
     record = last_run_record(state)
-    ledger = Ledger(state.config.ledger_path) if state.config.ledger_path.exists() else None
     return CycleStory(record.get("run_id", "—"), record.get("mode", "—"), record.get("outcome") or "",
-                      record.get("decisions") or {}, state.version, state.metrics,
-                      ledger.latest_estimate() if ledger else None, state.risk, state.config.risk["top"],
-                      ledger.quarantine([record["run_id"]]) if ledger and state.last_run else [],
+                      record.get("decisions") or {}, state.version, state.metrics, state.latest_estimate,
+                      state.risk, state.config.risk["top"], state.quarantine,
                       ((record.get("drift") or {}).get("data")), tables.when(record.get("finished_at")))
 
 
@@ -108,8 +106,8 @@ def history_html(state: DashboardState) -> str:
 
     if not state.config.ledger_path.exists():
         return STYLE + "<p>No runs recorded yet.</p>"
-    scores, events = score_history_frame(state.config.ledger_path)
     ledger = Ledger(state.config.ledger_path)
+    scores, events = score_history_frame(ledger)
     estimates = ledger.estimates_and_outcomes(8)
     matrix = charts.figure_html(charts.confusion_matrix_figure(state.metrics["confusion_matrix"],
                                                                f"Confusion matrix, v{state.version} on test data"))
@@ -123,10 +121,8 @@ def history_html(state: DashboardState) -> str:
 
 def quality_html(state: DashboardState) -> str:
     """The last run's quarantine, missing data and summary statistics, each with a title."""
-    rows = Ledger(state.config.ledger_path).quarantine([state.last_run["run_id"]]) \
-        if state.last_run and state.config.ledger_path.exists() else []
-    quarantine = (f"<h3>Quarantine (last run)</h3><p>{escape(quarantine_sentence(rows))}</p>"
-                  + tables.html(tables.quarantine_table(rows)))
+    quarantine = (f"<h3>Quarantine (last run)</h3><p>{escape(quarantine_sentence(state.quarantine))}</p>"
+                  + tables.html(tables.quarantine_table(state.quarantine)))
     diagnostics = state.diagnostics or {}
     if not diagnostics:
         return STYLE + _panel(quarantine, "<p>No diagnostics yet.</p>")

@@ -162,11 +162,8 @@ def risk_distribution_figure(probability: Sequence[float], band: Sequence[str], 
                                         colours[BROWN]][:len(bands)]))
         sns.histplot(frame, x="attrition risk (%)", hue="risk band", hue_order=order, multiple="stack",
                      bins=40, binrange=(0, 100), palette=band_colours, ax=ax, edgecolor="white", linewidth=0.3)
-        legend = ax.get_legend()
-        if legend is not None:
-            legend.set_bbox_to_anchor((1.01, 1.0))
-            legend._loc = 2  # upper left, outside the data
-            legend.set_frame_on(False)
+        if ax.get_legend() is not None:  # upper left, outside the data, as the other charts
+            sns.move_legend(ax, "upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     ax.set_xlim(0, 100)
     ax.set_xlabel("attrition risk (%)")
     ax.set_ylabel("clients")

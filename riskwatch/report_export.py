@@ -20,9 +20,10 @@ from riskwatch import layout
 from riskwatch.newdata import atomic_copy
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--no-pdf-header-footer")
+# Chromium without a sandbox (root in containers), a GPU or any network chatter; for printing and browsing.
+CHROMIUM_BASE_FLAGS = ("--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                       "--disable-background-networking", "--disable-component-update", "--disable-sync")
+CHROMIUM_FLAGS = ("--headless", *CHROMIUM_BASE_FLAGS, "--no-pdf-header-footer")
 PRINT_CSS = """<style>
 @page { size: A4; margin: 14mm 12mm; }
 body { font-family: "DejaVu Sans", Arial, sans-serif; font-size: 10.5pt; }

@@ -8,11 +8,11 @@ from __future__ import annotations
 import json
 from html import escape
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Sequence
 
 from riskwatch import layout
+from riskwatch.clock import now_iso
 from riskwatch import report_charts as charts
 from riskwatch import report_tables as tables
 from riskwatch.config import Schema
@@ -20,13 +20,10 @@ from riskwatch.report_story import CycleStory, page_one_html, quarantine_sentenc
 from riskwatch.riskfile import read_risk_list
 
 
-def score_history_frame(ledger_path: Path):
-    """(scores, deployment events) from the ledger, for the score-history chart."""
+def score_history_frame(ledger):
+    """(scores, deployment events) from a :class:`~riskwatch.ledger.Ledger`, for the score-history chart."""
     import pandas as pd
 
-    from riskwatch.ledger import Ledger
-
-    ledger = Ledger(ledger_path)
     return pd.DataFrame(ledger.scores()), pd.DataFrame(ledger.deployments(1000))
 
 
@@ -60,6 +57,7 @@ def build_report(run_id: str, mode: str, outcome: str, decisions: dict, drift_ch
                  risk_path: str | Path, schema: Schema, risk_bands: Sequence[str], risk_top: int) -> Report:
     """Everything the report shows, in order; writes the baseline's confusion-matrix PNG."""
     import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     from riskwatch.ledger import Ledger
     from riskwatch.metrics import predict_risk
@@ -71,17 +69,18 @@ def build_report(run_id: str, mode: str, outcome: str, decisions: dict, drift_ch
     metrics = (registry.metrics(version) or {}) if version is not None else {}
     diagnostics_file = Path(diagnostics_path)
     diagnostics = json.loads(diagnostics_file.read_text()) if diagnostics_file.exists() else {}
-    has_ledger = Path(ledger_path).exists()
-    ledger = Ledger(ledger_path) if has_ledger else None
+    ledger = Ledger(ledger_path) if Path(ledger_path).exists() else None
     quarantine = ledger.quarantine([run_id]) if ledger else []
     risk = read_risk_list(Path(risk_path), schema, risk_bands)
     story = CycleStory(run_id, mode, outcome, decisions or {}, version, metrics,
                        ledger.latest_estimate() if ledger else None, risk, risk_top, quarantine, drift_check,
-                       datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
+                       tables.when(now_iso()) + " UTC")
     sections: dict[str, list[Any]] = {}
-    figures = []
 
     def add(title: str, *items: Any) -> None:
+        for item in items:
+            if isinstance(item, Figure):
+                plt.close(item)  # shown where the notebook displays it, not all at the end of the cell
         sections.setdefault(title, []).extend(item for item in items if item is not None and item != "")
 
     if version is not None:
@@ -92,22 +91,19 @@ def build_report(run_id: str, mode: str, outcome: str, decisions: dict, drift_ch
         fig.savefig(Path(output_model_path) / layout.CONFUSION_MATRIX, dpi=120)
         test = load_table(test_data_path, schema)
         probability = predict_risk(registry.load_model(version), test, schema)["probability"]
-        figures += [fig, charts.roc_pr_figure(test[schema.target].tolist(), probability.tolist(), f"v{version}")]
-        add("1. The model", *figures[-2:])
-    scores, events = score_history_frame(Path(ledger_path)) if has_ledger else (None, None)
-    if scores is not None:
-        figures.append(charts.score_history_figure(scores, events))
-        add("2. Scores by run", figures[-1],
+        add("1. The model", fig, charts.roc_pr_figure(test[schema.target].tolist(), probability.tolist(), f"v{version}"))
+    if ledger is not None:
+        scores, events = score_history_frame(ledger)
+        add("2. Scores by run", charts.score_history_figure(scores, events),
             "<p>Deployments, rejections and rollbacks, newest first:</p>" if not events.empty else "",
             tables.html(tables.events_table(events)))
-        if ledger is not None and (rows := ledger.estimates_and_outcomes(8)):
+        if rows := ledger.estimates_and_outcomes(8):
             add("2. Scores by run", "<p>F1 estimated when clients were scored, and realised once their "
                                     "outcomes arrived:</p>", tables.html(tables.estimates_table(rows)))
-    add_drift(add, figures, drift_check, diagnostics, version, candidate_version)
+    add_drift(add, drift_check, diagnostics, version, candidate_version)
     if risk is not None and risk.total:
-        figures.append(charts.risk_distribution_figure(risk.table["probability"], risk.table["risk_band"],
-                                                       risk.bands))
-        add("4. Clients at risk", figures[-1])
+        add("4. Clients at risk", charts.risk_distribution_figure(risk.table["probability"], risk.table["risk_band"],
+                                                                  risk.bands))
     add("5. Data quality", f"<p>{escape(quarantine_sentence(quarantine))}</p>",
         tables.html(tables.quarantine_table(quarantine)))
     if diagnostics:
@@ -121,12 +117,10 @@ def build_report(run_id: str, mode: str, outcome: str, decisions: dict, drift_ch
                       "run.json and the ledger:</p>",
             tables.html(tables.timings_table(ledger.stages(run_id), running="reporting")))
     add(appendix, f"<p><b>Packages:</b> {escape(tables.dependencies_line(diagnostics.get('dependencies') or []))}</p>")
-    for fig in figures:
-        plt.close(fig)  # shown where the notebook displays them, not all at the end of the cell
     return Report(page_one_html(story), version, sections)
 
 
-def add_drift(add, figures: list, drift_check: dict | None, diagnostics: dict, version: int | None,
+def add_drift(add, drift_check: dict | None, diagnostics: dict, version: int | None,
               candidate_version: int | None) -> None:
     """This cycle's drift check; without one, all ingested data against the production model's
     training data — but never a model trained in this cycle against its own training data."""
@@ -140,8 +134,7 @@ def add_drift(add, figures: list, drift_check: dict | None, diagnostics: dict, v
                    "it held no client rows. (A model trained in this cycle is not compared with its own "
                    "training data.)</p>")
         return
-    figures.append(charts.drift_figure(drift))
-    add(title, f"<p><b>{escape(what)}:</b> {escape(drift['verdict'])}</p>", figures[-1],
+    add(title, f"<p><b>{escape(what)}:</b> {escape(drift['verdict'])}</p>", charts.drift_figure(drift),
         tables.html(tables.drift_table(drift)))
 
 

@@ -19,10 +19,10 @@ import time
 from pathlib import Path
 
 from riskwatch.dashboard_panels import TABS
+from riskwatch.report_export import CHROMIUM_BASE_FLAGS
 
 WIDTH = 1400
-LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-               "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+LAUNCH_ARGS = list(CHROMIUM_BASE_FLAGS)  # Playwright adds its own headless flag
 RUNNER = Path(__file__).resolve().parent.parent / "runner.py"
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -28,6 +27,7 @@ from riskwatch.newdata import atomic_write_text
 from riskwatch.registry import Registry
 from riskwatch.risk import risk_list
 from riskwatch.riskfile import latest_risk_path
+from riskwatch.screenshots import free_port
 
 pytestmark = pytest.mark.integration  # real cycles, servers, kernels or browsers
 
@@ -214,12 +214,6 @@ def test_hot_reload_after_a_deploy_and_a_rollback(deployed: Path, tmp_path: Path
     assert client.post("/prediction", json=[RECORD]).json()["model_version"] == version == 2
     assert run_runner(config, "rollback", "1", "--yes").returncode == 0
     assert client.get("/health").json()["model_version"] == 1
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def get_json(url: str, body: dict | list | None = None) -> dict:

@@ -8,7 +8,6 @@ import io
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -21,7 +20,7 @@ from riskwatch.newdata import atomic_write_text
 from riskwatch.registry import Registry
 from riskwatch.report_export import find_chromium
 from riskwatch.risk import risk_list
-from riskwatch.screenshots import LAUNCH_ARGS, WIDTH, capture_tabs, free_port, open_dashboard, show_tab  # noqa: F401  (free_port: test_serve_commands)
+from riskwatch.screenshots import LAUNCH_ARGS, WIDTH, capture_tabs, open_dashboard, show_tab
 from riskwatch.screenshots import DashboardProcess as Dashboard
 from riskwatch.riskfile import latest_risk_path
 from unit_helpers import clients

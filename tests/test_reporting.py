@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import last_run, make_project, run_dirs, run_runner
+from conftest import make_project, run_dirs, run_runner
 from riskwatch.report_export import find_chromium
 from riskwatch.report_tables import drift_table
 from riskwatch.reporting import recent_models

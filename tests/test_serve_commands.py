@@ -21,7 +21,8 @@ import pytest
 from conftest import RUNNER, make_project, run_runner
 from riskwatch.serve_commands import quiet_kernels, stop_process_tree, token_config, voila_command
 from riskwatch.server_policy import DEFAULT_DASHBOARD, TOKEN_VARIABLE
-from test_dashboard import browser, free_port, needs_chromium  # noqa: F401  (browser is a fixture)
+from riskwatch.screenshots import free_port
+from test_dashboard import browser, needs_chromium  # noqa: F401  (browser is a fixture)
 
 TOKEN = "a-dashboard-token-0123456789"
 

@@ -16,8 +16,8 @@ from riskwatch import report_tables as tables
 from riskwatch.dashboard import DashboardState, report_links, risk_overview
 from riskwatch.layout import RunFolder
 from riskwatch.ledger import Ledger
-from riskwatch.report_story import CycleStory, at_risk_html, headline, next_steps, quarantine_sentence, scores_html, \
-    why_lines
+from riskwatch.report_story import CycleStory, at_risk_html, headline, quarantine_sentence, scores_html, step_items, \
+    why_items
 from riskwatch.risk import risk_band
 from riskwatch.runs import run_record
 
@@ -63,8 +63,7 @@ def story(state: DashboardState) -> CycleStory:
 def overview_html(state: DashboardState) -> str:
     """What happened, how good the model is, who is at risk, what to do — one screen."""
     s = story(state)
-    why = "".join(f"<li>{line}</li>" for line in why_lines(s.decisions))
-    steps = "".join(f"<li>{escape(step)}</li>" for step in next_steps(s))
+    why, steps = why_items(s), step_items(s)
     happened = (f"<h3>What happened</h3><p>Last run <code>{escape(s.run_id)}</code> ({escape(s.mode)}"
                 + (f", {escape(s.date)}" if s.date != tables.DASH else "") + f"): {headline(s)}</p>"
                 + (f'<ul class="rw-why">{why}</ul>' if why else "")

@@ -20,7 +20,7 @@ import pandas as pd
 from riskwatch.dask_parts import Part, map_reduce_parts
 from riskwatch.drift.policy import DriftPolicy
 from riskwatch.drift.profile import BINS, MAX_EXACT_VALUES, ReferenceProfile, summarize, with_noise_table
-from riskwatch.drift.sorted_arrays import finite_sorted, runs_sorted
+from riskwatch.drift.sorted_arrays import finite_sorted, runs_sorted, sum_runs
 
 EXACT_DISTINCT = 1_000_000   # distinct values of a column counted exactly (per part and in all)
 SKETCH_LEVELS = 10_001       # quantile levels of a part's sketch when a column has more
@@ -54,13 +54,8 @@ def merge_counts(a: tuple[np.ndarray, np.ndarray] | None,
     """Two value-count pairs summed over the union of their values (None: too many to count)."""
     if a is None or b is None:
         return None
-    points = np.union1d(a[0], b[0])
-    if points.size > EXACT_DISTINCT:
-        return None
-    counts = np.zeros(points.size, dtype=np.int64)
-    for part_points, part_counts in (a, b):
-        counts[np.searchsorted(points, part_points)] += part_counts
-    return points, counts
+    points, counts = sum_runs(a, b)
+    return (points, counts) if points.size <= EXACT_DISTINCT else None
 
 
 def quantiles_of_counts(points: np.ndarray, counts: np.ndarray, probabilities: np.ndarray) -> np.ndarray:

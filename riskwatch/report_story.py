@@ -170,10 +170,19 @@ STYLE = """<style>
 </style>"""
 
 
+def why_items(story: CycleStory) -> str:
+    """The reasons behind the headline as ``<li>`` items (empty when there are none)."""
+    return "".join(f"<li>{line}</li>" for line in why_lines(story.decisions))
+
+
+def step_items(story: CycleStory) -> str:
+    """What to do next as ``<li>`` items."""
+    return "".join(f"<li>{_e(step)}</li>" for step in next_steps(story))
+
+
 def page_one_html(story: CycleStory) -> str:
     """Page 1: the whole story on one A4 page, then a page break."""
-    why = "".join(f"<li>{line}</li>" for line in why_lines(story.decisions))
-    steps = "".join(f"<li>{_e(step)}</li>" for step in next_steps(story))
+    why, steps = why_items(story), step_items(story)
     return (
         STYLE + '<div class="rw-page-one">'
         '<h1>riskwatch — attrition risk report</h1>'

@@ -19,7 +19,7 @@ import pandas as pd
 
 from riskwatch.drift import noise, registry
 from riskwatch.drift.policy import DriftPolicy, feature_quantile
-from riskwatch.drift.sorted_arrays import finite_sorted, runs_sorted
+from riskwatch.drift.sorted_arrays import finite_sorted, runs_sorted, sum_runs
 
 MAX_EXACT_VALUES = 1000
 BINS = 1000
@@ -61,10 +61,7 @@ class NumericSummary:
         if self.kind != other.kind or (self.kind == "bins" and not np.array_equal(self.points, other.points)):
             raise ValueError("numeric summaries merge only with the same bin edges")
         if self.kind == "values":
-            points = np.union1d(self.points, other.points)
-            counts = np.zeros(points.size, dtype=np.int64)
-            for part in (self, other):
-                counts[np.searchsorted(points, part.points)] += part.counts
+            points, counts = sum_runs((self.points, self.counts), (other.points, other.counts))
         else:
             points, counts = self.points, self.counts + other.counts
         n = self.n + other.n

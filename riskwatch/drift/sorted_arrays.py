@@ -47,6 +47,15 @@ def runs_sorted(s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return s[starts], counts
 
 
+def sum_runs(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Two (sorted distinct values, counts) pairs as one: counts summed over the union of the values."""
+    points = np.union1d(a[0], b[0])
+    counts = np.zeros(points.size, dtype=np.int64)
+    for part_points, part_counts in (a, b):
+        counts[np.searchsorted(points, part_points)] += part_counts
+    return points, counts
+
+
 def few_value_counts(ref: np.ndarray, cur: np.ndarray, max_values: int) -> tuple[np.ndarray, np.ndarray] | None:
     """Counts of each value of two sorted samples, aligned over their union, when that union holds
     fewer than ``max_values`` distinct values; None otherwise (checked cheaply first)."""

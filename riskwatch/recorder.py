@@ -99,10 +99,11 @@ class Recorder:
         self.say(f"  → {e.stage:<11} {e.purpose} …", e.stage)
 
     def _on_StageEnded(self, e: ev.StageEnded) -> None:
-        self.ledger.record_stage(self.run_id, e.stage, e.started_at, e.seconds,
+        seconds = round(e.seconds, 2)  # one figure for the ledger, run.json and the console (rounded once)
+        self.ledger.record_stage(self.run_id, e.stage, e.started_at, seconds,
                                  "failed" if e.error else "ok", e.notebook, e.error)
         entry = {"name": e.stage, "notebook": e.notebook, "outcome": "failed" if e.error else "ok",
-                 "seconds": round(e.seconds, 2)}
+                 "seconds": seconds}
         if e.error:
             self.record_["stages"].append({**entry, "error": e.error})
             self.say(f"    FAILED: {e.error}", e.stage, logging.ERROR)

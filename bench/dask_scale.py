@@ -121,21 +121,21 @@ def main() -> int:
             print(f"ingested: {ingested['rows_read']:,} rows read → {ingested['rows']:,} distinct "
                   f"({timings['ingest']:.0f} s, {timings['check+stage']:.0f} s of it checking and staging)", flush=True)
 
-            client.run(_trim)  # hand back what the shuffle freed before the next step reads partitions
-            parts = finaldata_parts(ingested["csv"], schema, 8_000_000, schema.columns)  # ~2 row groups (input files) each
+            trimmed = {"after ingest": _trimmed(client)}  # what the shuffle freed, handed back before the next step
+            parts = finaldata_parts(ingested["csv"], schema, 4_000_000, schema.columns)  # ~1 row group (input file) each
             start = time.perf_counter()
             profile = profile_of_parts(client, parts, schema.numeric_features, schema.categorical_features)
             timings["profile"] = time.perf_counter() - start
             print(f"profile: {profile.n_rows:,} rows in {len(parts)} partitions ({timings['profile']:.0f} s)",
                   flush=True)
 
-            client.run(_trim)
+            trimmed["after profile"] = _trimmed(client)
             start = time.perf_counter()
             sample, how = stratified_sample(client, parts, schema.target, 200_000)
             model = train_model(sample, schema, "sklearn.linear_model.LogisticRegression",
                                 {"C": 1.0, "solver": "liblinear", "random_state": 0})
             timings["sample+fit"] = time.perf_counter() - start
-            client.run(_trim)
+            trimmed["after sample"] = _trimmed(client)
             start = time.perf_counter()
             metrics = score_parts(client, parts, model, schema)
             timings["score"] = time.perf_counter() - start
@@ -162,6 +162,8 @@ def main() -> int:
         Row("stratified sample 200k + fit", timings["sample+fit"], None, "s"),
         Row("score every row (model broadcast once)", timings["score"], None, "s"),
         Row("ingest + profile + sample + score", work_seconds, None, "s"),
+        *[Row(f"worker RSS {step}, trimmed (highest)", max(rss.values()) / 1e6, None, "MB")
+          for step, rss in trimmed.items()],
         Row("highest worker peak RSS", max(peak.values()) / 1e6, None, "MB", f"< {WORKER_MEMORY / 1e6:.0f}"),
         Row("worker restarts", restarts, None, "", "0", restarts == 0),
     ])
@@ -178,6 +180,17 @@ def _trim() -> int:
     import ctypes
 
     return ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
+def _rss() -> int:
+    with open("/proc/self/statm") as handle:
+        return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def _trimmed(client) -> dict[str, int]:
+    """Each worker's resident memory once what it freed is handed back."""
+    client.run(_trim)
+    return client.run(_rss)
 
 
 def _peak_rss() -> int:

@@ -46,7 +46,16 @@ def column_values(frame: pd.DataFrame, numeric: Sequence[str]) -> dict[str, dict
 def merge_column_values(a: dict[str, dict[str, Any]], b: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """Two parts' :func:`column_values` as one (value counts summed while few enough)."""
     return {name: {"n": a[name]["n"] + b[name]["n"], "exact": merge_counts(a[name]["exact"], b[name]["exact"]),
-                   "sketches": a[name]["sketches"] + b[name]["sketches"]} for name in a}
+                   "sketches": fold_sketches(a[name]["sketches"] + b[name]["sketches"])} for name in a}
+
+
+def fold_sketches(sketches: list[tuple[np.ndarray, int]]) -> list[tuple[np.ndarray, int]]:
+    """Several parts' sketches as one of :data:`SKETCH_LEVELS` levels over all their rows, so the
+    merged entry keeps the same size however many parts are summed into it."""
+    if len(sketches) < 2:
+        return sketches
+    levels = np.linspace(0, 1, SKETCH_LEVELS)
+    return [(sketch_quantiles(sketches, levels), sum(n for _, n in sketches))]
 
 
 def merge_counts(a: tuple[np.ndarray, np.ndarray] | None,

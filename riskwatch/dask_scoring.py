@@ -4,21 +4,21 @@ it is read, and only small results sent back — summed confusion counts for met
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Mapping, Sequence
 
 import pandas as pd
 
 from riskwatch.config import Schema
 from riskwatch.dask_parts import Part, broadcast, map_parts, map_reduce_parts
-from riskwatch.metrics import add_counts, metrics_from_counts, partition_counts, predict_risk
+from riskwatch.metrics import add_counts, metrics_from_counts, partition_counts, predicted_and_probability
 from riskwatch.risk import highest_first, scored_clients
 
 
 def counts_of_partition(frame: pd.DataFrame, model: Any, schema: Schema) -> dict[str, Any]:
     """One labelled partition scored by ``model``: its share of the metrics."""
-    predictions = predict_risk(model, frame, schema)
-    return partition_counts(frame[schema.target].to_numpy(), predictions["predicted"].to_numpy(),
-                            predictions["probability"].to_numpy())
+    predicted, probability = predicted_and_probability(model, frame, schema)
+    return partition_counts(frame[schema.target].to_numpy(), predicted, probability)
 
 
 def risk_rows_of_partition(frame: pd.DataFrame, model: Any, schema: Schema, version: int,
@@ -32,7 +32,9 @@ def score_parts(client: Any, parts: Sequence[Part], model: Any, schema: Schema) 
     counts summed over the partitions."""
     shared = broadcast(client, model)
     try:
-        return metrics_from_counts(map_reduce_parts(client, counts_of_partition, parts, add_counts, shared, schema))
+        needed = (*schema.features, schema.target)  # not the ids: the largest column, and not needed for counts
+        narrow = [replace(p, columns=needed) for p in parts]
+        return metrics_from_counts(map_reduce_parts(client, counts_of_partition, narrow, add_counts, shared, schema))
     finally:
         client.cancel([shared])
 

@@ -11,6 +11,7 @@ was trained is returned for the registry version (``training`` in its metadata).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -83,7 +84,7 @@ def stratified_sample(client: Any, parts: Sequence[Part], target: str, rows: int
                       seed: int = SAMPLE_SEED) -> tuple[pd.DataFrame, dict[str, Any] | str]:
     """At most ``rows`` rows of the table in ``parts``, in file order, stratified by ``target``;
     with what was drawn: ``"all rows"`` or ``{"rows", "of", "stratified_by", "seed", "per_class"}``."""
-    per_part = map_parts(client, class_counts, parts, target)
+    per_part = map_parts(client, class_counts, [replace(p, columns=(target,)) for p in parts], target)
     counts: dict[int, int] = {}
     for part in per_part:
         for label, n in part.items():

@@ -13,22 +13,22 @@ from sklearn.pipeline import Pipeline
 from riskwatch.config import Schema
 
 
+def predicted_and_probability(model: Pipeline, data: pd.DataFrame, schema: Schema) -> tuple[np.ndarray, np.ndarray]:
+    """Per row of ``data`` (which needs only the features): the predicted class and the attrition probability."""
+    features = data[list(schema.features)]
+    return model.predict(features).astype(int), model.predict_proba(features)[:, list(model.classes_).index(1)]
+
+
 def predict_risk(model: Pipeline, data: pd.DataFrame, schema: Schema) -> pd.DataFrame:
     """Per client: id, predicted class and attrition probability."""
-    features = data[list(schema.features)]
-    probability = model.predict_proba(features)[:, list(model.classes_).index(1)]
-    return pd.DataFrame({
-        schema.id_column: data[schema.id_column].to_numpy(),
-        "predicted": model.predict(features).astype(int),
-        "probability": probability,
-    })
+    predicted, probability = predicted_and_probability(model, data, schema)
+    return pd.DataFrame({schema.id_column: data[schema.id_column].to_numpy(), "predicted": predicted,
+                         "probability": probability})
 
 
 def score_model(model: Pipeline, data: pd.DataFrame, schema: Schema) -> dict[str, Any]:
     """Metrics of ``model`` on labelled ``data``; ROC AUC is None when only one class is present."""
-    predictions = predict_risk(model, data, schema)
-    return metrics_from_predictions(data[schema.target].to_numpy(), predictions["predicted"].to_numpy(),
-                                    predictions["probability"].to_numpy())
+    return metrics_from_predictions(data[schema.target].to_numpy(), *predicted_and_probability(model, data, schema))
 
 
 def metrics_from_predictions(y_true: np.ndarray, y_pred: np.ndarray, probability: np.ndarray) -> dict[str, Any]:

@@ -14,7 +14,8 @@ import pytest
 from conftest import last_run, make_project, run_runner
 from riskwatch.config import Schema
 from riskwatch.dask_parts import Part, parquet_parts, table_parts
-from riskwatch.dask_profile import column_values, edges_of, merge_column_values, profile_of_parts, quantiles_of_counts
+from riskwatch.dask_profile import (SKETCH_LEVELS, column_values, edges_of, merge_column_values, profile_of_parts,
+                                    quantiles_of_counts)
 from riskwatch.dask_scoring import risk_list_of_parts, score_parts
 from riskwatch.dask_training import stratified_sample
 from riskwatch.drift.data import data_drift
@@ -92,6 +93,9 @@ def test_columns_with_too_many_values_to_count_get_edges_from_the_parts_sketches
     merged = pieces[0]
     for piece in pieces[1:]:
         merged = merge_column_values(merged, piece)
+    # the merged entry keeps one sketch of a fixed size over all rows, however many parts went in
+    assert len(merged["x"]["sketches"]) == 1 and merged["x"]["sketches"][0][1] == 40_000
+    assert merged["x"]["sketches"][0][0].size == SKETCH_LEVELS
     values = np.sort(whole["x"].to_numpy())
     assert np.array_equal(edges_of(merged["x"]), numeric_edges(values))  # counted exactly: the same edges
     sketched = edges_of({**merged["x"], "exact": None})  # as when a column has too many distinct values

@@ -11,7 +11,6 @@ import math
 from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy import stats
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -92,6 +91,8 @@ def wasserstein_sorted(u: np.ndarray, v: np.ndarray, chunk: int = 1 << 18) -> fl
     a, b = m // g, n // g  # u steps at multiples of a, v steps at multiples of b
     length = n * a
     if length >= _MAX_EXACT_GRID:
+        from scipy import stats  # here, not at import: Dask workers summarizing parts never load scipy
+
         return float(stats.wasserstein_distance(u, v))
     total = 0.0
     for i0 in range(0, n, chunk):

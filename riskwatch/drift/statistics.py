@@ -11,8 +11,6 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
-from scipy import stats
-from scipy.spatial import distance
 
 from riskwatch.drift.report import fmt
 from riskwatch.drift.sorted_arrays import wasserstein_sorted
@@ -79,6 +77,8 @@ class Counts:
 
 def ks(samples: Samples) -> Outcome:
     """Two-sample Kolmogorov-Smirnov test."""
+    from scipy import stats  # here, not at import: Dask workers summarizing parts never load scipy
+
     res = stats.ks_2samp(samples.reference, samples.current)
     return Outcome(float(res.statistic), float(res.pvalue))
 
@@ -95,6 +95,8 @@ def chi2(counts: Counts) -> Outcome:
         # One category on both sides: the frequencies cannot differ.
         return Outcome(0.0, 1.0, 0.0, "cramers_v")
     table = np.vstack((ref_counts, cur_counts))
+    from scipy import stats
+
     res = stats.chi2_contingency(table)
     statistic = float(res.statistic)
     # Cramér's V is defined on the uncorrected chi2; scipy applies Yates' correction
@@ -106,5 +108,7 @@ def chi2(counts: Counts) -> Outcome:
 
 def jensenshannon(counts: Counts) -> Outcome:
     """Jensen-Shannon distance (base 2, so within [0, 1]) of the two frequency distributions."""
+    from scipy.spatial import distance
+
     statistic = float(distance.jensenshannon(counts.reference, counts.current, base=2))
     return Outcome(statistic, None, statistic, "js_distance")

@@ -3,7 +3,7 @@ per file, and the merge of the staged parts as a hash shuffle with exact de-dupl
 
 - :func:`stage_files` runs :func:`riskwatch.staging.stage_file` on the workers (the full rules, the
   same Parquet part per file) and returns what it returns, in file order.
-- :func:`merge` is :func:`riskwatch.duck_ingest.merge` on the cluster: the parts concatenated in
+- :func:`merge` is :func:`riskwatch.duck_merge.merge` on the cluster: the parts concatenated in
   file order, numeric columns widened to float64 when any part holds floats, exact duplicate rows
   dropped keeping the first, written as Parquet with pandas' dtypes and, when asked, as the CSV
   pandas' ``to_csv(index=False, lineterminator="\\n")`` writes — byte for byte.
@@ -32,7 +32,8 @@ import pyarrow.parquet as pq
 
 from riskwatch.config import Schema
 from riskwatch.dask_parts import run_tasks
-from riskwatch.duck_ingest import POSITION_STRIDE, as_dtypes, merged_dtypes, pandas_schema
+from riskwatch.duck_ingest import as_dtypes, pandas_schema
+from riskwatch.duck_merge import POSITION_STRIDE, merged_dtypes
 from riskwatch.staging import Source, StagedFile, stage_file
 from riskwatch.tables import ValidationError
 
@@ -111,7 +112,7 @@ def _arrow_path(folder: str, index: int) -> str:
 
 def merge(client: Any, sources: Sequence[Source], schema: Schema, parquet: str | Path,
           csv_path: str | Path | None = None, bucket_rows: int = BUCKET_ROWS) -> tuple[list[str], dict[str, str]]:
-    """:func:`riskwatch.duck_ingest.merge` on the cluster (see the module's docstring): writes
+    """:func:`riskwatch.duck_merge.merge` on the cluster (see the module's docstring): writes
     ``parquet`` (and ``csv_path`` if given); returns the columns and their pandas dtypes."""
     columns, dtypes = merged_dtypes(sources, schema)
     parquet = Path(parquet)

@@ -9,10 +9,8 @@ folder beside the output, so peak memory stays flat however large the drop.
   text target — is left to the full rules (:mod:`riskwatch.staging`), so what is quarantined and
   why never depends on the engine. Files with the same header are read by one query (runs of at
   most ``GROUP_BYTES``), so a drop of many small files costs few queries.
-- :func:`merge` concatenates the sources in file order (positions from Parquet's row numbers, so
-  no row is numbered while reading), widens integer columns to float where pandas
-  would, drops exact duplicate rows keeping the first, and writes the result as Parquet (with
-  pandas' dtypes); :func:`write_csv` writes it as the CSV pandas' ``to_csv`` would.
+- The merge itself is :mod:`riskwatch.duck_merge`; :func:`write_parquet` writes its result with
+  pandas' dtypes and :func:`write_csv` writes it as the CSV pandas' ``to_csv`` would.
 """
 
 from __future__ import annotations
@@ -24,11 +22,9 @@ from typing import Any, Mapping, Sequence
 
 from riskwatch.compute_rules import compute_settings
 from riskwatch.config import Schema
-from riskwatch.staging import Source, StagedFile
+from riskwatch.staging import StagedFile
 from riskwatch.tables import LABELLED, NA_TOKENS, UNLABELLED, ValidationError, file_kind
 
-POSITION_STRIDE = 1 << 36   # rows per source in the position order: more than any one file holds
-BUCKET_ROWS = 16_000_000    # rows per de-duplication pass (its hash table must fit the memory limit)
 GROUP_BYTES = 36_000_000    # CSV bytes staged by one query: fewer queries, yet each file read in parallel
 
 
@@ -174,74 +170,6 @@ def _stage_group(session: Session, paths: Sequence[Path], header: Sequence[str],
     return staged
 
 
-def merged_dtypes(sources: Sequence[Source], schema: Schema) -> tuple[list[str], dict[str, str]]:
-    """The merged table's columns (schema order) and pandas dtypes: integer columns become float64
-    where any source holds floats or blanks, as pandas' concat would make them."""
-    present = set().union(*(s.columns for s in sources)) if sources else set(schema.columns)
-    columns = [c for c in schema.columns if c in present]
-    floats = set().union(*(s.float_columns for s in sources)) if sources else set()
-    if schema.target in columns and any(schema.target not in s.columns for s in sources):
-        floats.add(schema.target)   # clients without outcomes beside labelled ones: NaN targets
-    return columns, {c: "string" if c == schema.id_column else "object" if c in schema.categorical_features
-                     else "float64" if c in floats else "int64" for c in columns}
-
-
-def merge(session: Session, sources: Sequence[Source], schema: Schema, parquet: Path) -> tuple[list[str], dict[str, str]]:
-    """Concatenate ``sources`` in order without exact duplicates (the first of each kept, in order)
-    and write the result to ``parquet`` (see :func:`write_parquet`). Returns the columns and their
-    pandas dtypes."""
-    columns, dtypes = merged_dtypes(sources, schema)
-    sql_type = {"string": "VARCHAR", "object": "VARCHAR", "float64": "DOUBLE", "int64": "BIGINT"}
-    names = ", ".join(map(_q, columns))
-    selects = [_positioned(path, members, columns, sql_type, dtypes) for path, members in _by_part(sources).items()]
-    # Positions are explicit (file order, then row in the file) and the result is ORDER BY them, so
-    # DuckDB need not keep the scan's order — which lets it spill instead of failing.
-    session.run("SET preserve_insertion_order = false")
-    if not selects:
-        query = "SELECT " + ", ".join(f"CAST(NULL AS {sql_type[dtypes[c]]}) AS {_q(c)}" for c in columns) + " LIMIT 0"
-    else:
-        # One aggregate over every row needs a hash table as large as the drop; hash buckets of at
-        # most BUCKET_ROWS rows each keep it within the memory limit whatever the drop's size.
-        rows = sum(s.rows for s in sources)
-        buckets = max(1, -(-rows // BUCKET_ROWS))
-        union = " UNION ALL ".join(selects)
-        session.run(f"CREATE OR REPLACE TEMP TABLE _kept AS SELECT {names}, _p FROM ({union}) LIMIT 0")
-        for bucket in range(buckets):
-            where = f"WHERE hash({names}) % {buckets} = {bucket}" if buckets > 1 else ""
-            session.run(f"INSERT INTO _kept SELECT {names}, min(_p) FROM (SELECT * FROM ({union}) {where}) "
-                        f"GROUP BY ALL")
-        query = f"SELECT {names} FROM _kept ORDER BY _p"
-    write_parquet(session, query, columns, dtypes, parquet)
-    session.run("DROP TABLE IF EXISTS _kept")
-    session.run("SET preserve_insertion_order = true")
-    return columns, dtypes
-
-
-def _by_part(sources: Sequence[Source]) -> dict[Path, list[tuple[int, Source]]]:
-    """The sources (with their place in the merge) grouped by the part that holds them."""
-    parts: dict[Path, list[tuple[int, Source]]] = {}
-    for i, source in enumerate(sources):
-        parts.setdefault(source.path, []).append((i, source))
-    return parts
-
-
-def _positioned(path: Path, members: Sequence[tuple[int, Source]], columns: Sequence[str],
-                sql_type: Mapping[str, str], dtypes: Mapping[str, str]) -> str:
-    """One scan of a part: its sources' rows in merged columns, each with its position ``_p`` (its
-    place in the merge, then its row in the part, which keeps file order)."""
-    source = members[0][1]
-    fields = [f"CAST({_q(c)} AS {sql_type[dtypes[c]]})" if c in source.columns
-              else f"CAST(NULL AS {sql_type[dtypes[c]]})" for c in columns]
-    if source.selector is None:
-        place, where = str(members[0][0]), ""
-    else:
-        place = "CASE _f " + " ".join(f"WHEN {s.selector} THEN {i}" for i, s in members) + " END"
-        where = f"WHERE _f IN ({', '.join(str(s.selector) for _, s in members)})"
-    return (f"SELECT {', '.join(f'{f} AS {_q(c)}' for f, c in zip(fields, columns))}, "
-            f"({place}) * {POSITION_STRIDE} + file_row_number AS _p "
-            f"FROM read_parquet({_s(path)}, file_row_number = true) {where}")
-
-
 def count(session: Session, parquet: Path, where: str = "") -> int:
     return session.run(f"SELECT count(*) FROM read_parquet({_s(parquet)}) {where}")[0][0]
 
@@ -253,22 +181,38 @@ def write_csv(session: Session, parquet: Path, columns: Sequence[str], dtypes: M
     tmp = path.with_name(f".{path.name}.tmp")
     table = f"read_parquet({_s(parquet)})"
     texts = [c for c in columns if dtypes[c] in ("string", "object")]
-    plain = all(c.isidentifier() for c in columns) and "float64" not in dtypes.values()
-    if plain and texts:  # DuckDB also quotes a carriage return and a leading '#', which pandas does not
+    plain = plain_layout(columns, dtypes)
+    if plain and texts:
         test = " OR ".join(f"contains({_q(c)}, chr(13)) OR starts_with({_q(c)}, '#')" for c in texts)
         plain = not session.run(f"SELECT coalesce(bool_or({test}), false) FROM {table}")[0][0]
     if plain:
-        session.run(f"COPY (SELECT {', '.join(map(_q, columns))} FROM {table}) TO {_s(tmp)} "
-                            f"(FORMAT csv, HEADER, DELIMITER ',', QUOTE '\"', NEW_LINE '\\n')")
+        copy_csv(session, f"SELECT {', '.join(map(_q, columns))} FROM {table}", tmp)
     else:
-        with open(tmp, "w", newline="", encoding="utf-8") as handle:
-            first = True
-            for frame in _frames(session, table, columns, dtypes):
-                frame.to_csv(handle, index=False, header=first, lineterminator="\n")
-                first = False
-            if first:  # no rows: the header alone, as pandas writes an empty frame
-                handle.write(",".join(columns) + "\n")
+        pandas_csv(session, table, columns, dtypes, tmp)
     tmp.replace(path)
+
+
+def plain_layout(columns: Sequence[str], dtypes: Mapping[str, str]) -> bool:
+    """Whether DuckDB's CSV of such a table can be pandas' bytes: plain column names and no floats
+    (pandas writes 1.0 where DuckDB writes 1). Its text must still need no quoting by pandas'
+    rules: DuckDB also quotes a carriage return and a leading '#', which pandas does not."""
+    return all(c.isidentifier() for c in columns) and "float64" not in dtypes.values()
+
+
+def copy_csv(session: Session, query: str, path: Path) -> None:
+    """The rows of ``query`` written by DuckDB as CSV with pandas' header, delimiter, quote and line end."""
+    session.run(f"COPY ({query}) TO {_s(path)} (FORMAT csv, HEADER, DELIMITER ',', QUOTE '\"', NEW_LINE '\\n')")
+
+
+def pandas_csv(session: Session, table: str, columns: Sequence[str], dtypes: Mapping[str, str], path: Path) -> None:
+    """``table`` written by pandas' ``to_csv``, chunk by chunk."""
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        first = True
+        for frame in _frames(session, table, columns, dtypes):
+            frame.to_csv(handle, index=False, header=first, lineterminator="\n")
+            first = False
+        if first:  # no rows: the header alone, as pandas writes an empty frame
+            handle.write(",".join(columns) + "\n")
 
 
 def write_parquet(session: Session, query: str, columns: Sequence[str], dtypes: Mapping[str, str], path: Path) -> None:

@@ -22,7 +22,8 @@ import pandas as pd
 from riskwatch import layout
 from riskwatch.clock import now_iso
 from riskwatch.config import Schema
-from riskwatch.duck_ingest import Session, clean_files, count, merge, write_csv
+from riskwatch.duck_ingest import Session, clean_files, count
+from riskwatch.duck_merge import merge
 from riskwatch.newdata import InputFile, atomic_copy, atomic_write_text, hash_input_files, read_record
 from riskwatch.staging import Source, StagedFile, stage_file
 from riskwatch.tables import LABELLED, LABELS, UNLABELLED, ValidationError
@@ -104,10 +105,7 @@ class _LocalIngestion:
         return lambda index, path: clean.get(path) or stage_file(path, schema, folder, index)
 
     def merge(self, sources: Sequence[Source], schema: Schema, parquet: Path, csv: Path | None = None):
-        columns, dtypes = merge(self.session, sources, schema, parquet)
-        if csv is not None:
-            write_csv(self.session, parquet, columns, dtypes, csv)
-        return columns, dtypes
+        return merge(self.session, sources, schema, parquet, csv)
 
 
 class _DaskIngestion:

@@ -244,7 +244,8 @@ def test_ingestion_on_the_cluster_writes_what_pandas_and_duckdb_write(client, tm
     from test_duck_ingest import FILES, SCHEMA as INGEST_SCHEMA, reference, write
 
     from riskwatch import dask_ingest
-    from riskwatch.duck_ingest import Session, merge as duck_merge, write_csv
+    from riskwatch.duck_ingest import Session, write_csv
+    from riskwatch.duck_merge import merge as duck_merge
     from riskwatch.tables import LABELLED, UNLABELLED, ValidationError
 
     folder = write(tmp_path / "in", FILES)

@@ -10,7 +10,7 @@ TEST_STAMP := $(VENV)/.installed-test
 help:
 	@echo "make run    - create .venv, install riskwatch, run one cycle on the bundled sample data"
 	@echo "make test   - install the test extras and run the test suite"
-	@echo "make bench  - benchmarks against the obvious ways, the drift and estimation accuracy harnesses and the fault-injection tally (about 40 minutes)"
+	@echo "make bench  - benchmarks against the obvious ways, the drift and estimation accuracy harnesses, the fault-injection tally and Dask at 3x its memory (about 50 minutes)"
 	@echo "make dashboard - the Voila dashboard on http://127.0.0.1:8866/"
 	@echo "make api    - serve predictions and metrics on http://127.0.0.1:8000 (docs at /docs)"
 
@@ -58,6 +58,7 @@ bench: install system-deps
 	$(PY) bench/api.py --seconds 3
 	$(PY) bench/api_openloop.py
 	$(PY) bench/chaos.py
+	$(PY) bench/dask_scale.py
 
 api: install
 	$(PY) runner.py serve

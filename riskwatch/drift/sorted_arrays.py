@@ -91,7 +91,7 @@ def wasserstein_sorted(u: np.ndarray, v: np.ndarray, chunk: int = 1 << 18) -> fl
     a, b = m // g, n // g  # u steps at multiples of a, v steps at multiples of b
     length = n * a
     if length >= _MAX_EXACT_GRID:
-        from scipy import stats  # here, not at import: Dask workers summarizing parts never load scipy
+        from scipy import stats  # here, not at import: see riskwatch.drift.statistics
 
         return float(stats.wasserstein_distance(u, v))
     total = 0.0

@@ -105,9 +105,9 @@ def upload_time(port: int, rows: int) -> tuple[float, int]:
 
 
 def start_server(config: Path) -> tuple[subprocess.Popen, int]:
+    """``runner.py serve`` for ``config`` on a free 127.0.0.1 port, once its port accepts connections."""
     from riskwatch.screenshots import free_port
 
-    """``runner.py serve`` for ``config`` on a free 127.0.0.1 port, once its port accepts connections."""
     port = free_port()
     server = subprocess.Popen([sys.executable, str(REPO / "runner.py"), "--config", str(config), "serve",
                                "--port", str(port)], stdout=subprocess.DEVNULL)

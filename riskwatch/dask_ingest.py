@@ -34,6 +34,7 @@ from riskwatch.config import Schema
 from riskwatch.dask_parts import run_tasks
 from riskwatch.duck_ingest import as_dtypes, pandas_schema
 from riskwatch.duck_merge import POSITION_STRIDE, merged_dtypes
+from riskwatch.newdata import atomic_write
 from riskwatch.staging import Source, StagedFile, stage_file
 from riskwatch.tables import ValidationError
 
@@ -144,23 +145,24 @@ def merge(client: Any, sources: Sequence[Source], schema: Schema, parquet: str |
 def _join_parquet(folder: Path, kept: list[int], columns: list[str], dtypes: dict[str, str], path: Path) -> None:
     """The pieces as one Parquet file, in file order, with pandas' dtypes in its metadata."""
     schema = pandas_schema(columns, dtypes)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with pq.ParquetWriter(tmp, schema) as writer:
-        for index, rows in enumerate(kept):
-            if rows:
-                writer.write_table(pq.read_table(folder / f"piece-{index:06d}.parquet").cast(schema))
-        if not any(kept):
-            writer.write_table(schema.empty_table())
-    tmp.replace(path)
+
+    def write(tmp: Path) -> None:
+        with pq.ParquetWriter(tmp, schema) as writer:
+            for index, rows in enumerate(kept):
+                if rows:
+                    writer.write_table(pq.read_table(folder / f"piece-{index:06d}.parquet").cast(schema))
+            if not any(kept):
+                writer.write_table(schema.empty_table())
+    atomic_write(path, write)
 
 
 def _join_csv(folder: Path, kept: list[int], columns: list[str], path: Path) -> None:
     """The header pandas writes, then the CSV pieces in file order."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as out:
-        out.write(pd.DataFrame(columns=columns).to_csv(index=False, lineterminator="\n").encode("utf-8"))
-        for index, rows in enumerate(kept):
-            if rows:
-                with open(folder / f"piece-{index:06d}.csv", "rb") as piece:
-                    shutil.copyfileobj(piece, out, 1 << 20)
-    tmp.replace(path)
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as out:
+            out.write(pd.DataFrame(columns=columns).to_csv(index=False, lineterminator="\n").encode("utf-8"))
+            for index, rows in enumerate(kept):
+                if rows:
+                    with open(folder / f"piece-{index:06d}.csv", "rb") as piece:
+                        shutil.copyfileobj(piece, out, 1 << 20)
+    atomic_write(path, write)

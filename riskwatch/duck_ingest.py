@@ -9,8 +9,8 @@ folder beside the output, so peak memory stays flat however large the drop.
   text target — is left to the full rules (:mod:`riskwatch.staging`), so what is quarantined and
   why never depends on the engine. Files with the same header are read by one query (runs of at
   most ``GROUP_BYTES``), so a drop of many small files costs few queries.
-- The merge itself is :mod:`riskwatch.duck_merge`; :func:`write_parquet` writes its result with
-  pandas' dtypes and :func:`write_csv` writes it as the CSV pandas' ``to_csv`` would.
+- The merge itself is :mod:`riskwatch.duck_merge`; :func:`copy_csv` and :func:`pandas_csv` write
+  its CSV as pandas' ``to_csv`` would, :func:`pandas_schema` gives its Parquet file pandas' dtypes.
 """
 
 from __future__ import annotations
@@ -174,28 +174,10 @@ def count(session: Session, parquet: Path, where: str = "") -> int:
     return session.run(f"SELECT count(*) FROM read_parquet({_s(parquet)}) {where}")[0][0]
 
 
-def write_csv(session: Session, parquet: Path, columns: Sequence[str], dtypes: Mapping[str, str], path: Path) -> None:
-    """The merged table (read from ``parquet``) as CSV, the bytes pandas' ``to_csv(index=False, lineterminator="\\n")`` writes:
-    DuckDB writes it when every value is an integer or text that needs no quoting, pandas (chunk
-    by chunk) otherwise."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    table = f"read_parquet({_s(parquet)})"
-    texts = [c for c in columns if dtypes[c] in ("string", "object")]
-    plain = plain_layout(columns, dtypes)
-    if plain and texts:
-        test = " OR ".join(f"contains({_q(c)}, chr(13)) OR starts_with({_q(c)}, '#')" for c in texts)
-        plain = not session.run(f"SELECT coalesce(bool_or({test}), false) FROM {table}")[0][0]
-    if plain:
-        copy_csv(session, f"SELECT {', '.join(map(_q, columns))} FROM {table}", tmp)
-    else:
-        pandas_csv(session, table, columns, dtypes, tmp)
-    tmp.replace(path)
-
-
 def plain_layout(columns: Sequence[str], dtypes: Mapping[str, str]) -> bool:
     """Whether DuckDB's CSV of such a table can be pandas' bytes: plain column names and no floats
-    (pandas writes 1.0 where DuckDB writes 1). Its text must still need no quoting by pandas'
-    rules: DuckDB also quotes a carriage return and a leading '#', which pandas does not."""
+    (pandas writes 1.0 where DuckDB writes 1). Its text must still need no quoting that pandas
+    does otherwise (see :func:`riskwatch.duck_merge.merge`)."""
     return all(c.isidentifier() for c in columns) and "float64" not in dtypes.values()
 
 
@@ -213,16 +195,6 @@ def pandas_csv(session: Session, table: str, columns: Sequence[str], dtypes: Map
             first = False
         if first:  # no rows: the header alone, as pandas writes an empty frame
             handle.write(",".join(columns) + "\n")
-
-
-def write_parquet(session: Session, query: str, columns: Sequence[str], dtypes: Mapping[str, str], path: Path) -> None:
-    """The rows of ``query`` as Parquet, written by DuckDB in parallel, carrying the pandas metadata that gives
-    ``dtypes`` back to ``pd.read_parquet`` (the same dtypes pandas' own ``to_parquet`` records)."""
-    metadata = pandas_schema(columns, dtypes).metadata[b"pandas"].decode()
-    tmp = path.with_name(f".{path.name}.tmp")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    session.run(f"COPY ({query}) TO {_s(tmp)} (FORMAT parquet, KV_METADATA {{pandas: {_s(metadata)}}})")
-    tmp.replace(path)
 
 
 def pandas_schema(columns: Sequence[str], dtypes: Mapping[str, str]):

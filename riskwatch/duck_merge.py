@@ -11,8 +11,9 @@ Two steps:
    on a hash alone.
 2. :func:`ordered_batches` — the sources are read back in merge order, row group by row group
    (a part shared by several files says which row groups hold a file through its ``_f``
-   statistics), the dropped positions filtered out and the columns given the merged types;
-   DuckDB writes that stream as Parquet, keeping its order (``preserve_insertion_order``).
+   statistics), the dropped positions filtered out and the columns given the merged types.
+   That one stream is written twice at once: pyarrow encodes the Parquet file on its own thread
+   while DuckDB writes the CSV from the same batches, keeping their order (``preserve_insertion_order``).
 
 Memory is one row group at a time plus the positions to drop (8 bytes per duplicate row).
 """
@@ -25,7 +26,8 @@ from typing import Any, Iterator, Mapping, Sequence
 import numpy as np
 
 from riskwatch.config import Schema
-from riskwatch.duck_ingest import Session, _q, _s, copy_csv, pandas_schema, plain_layout, write_csv, write_parquet
+from riskwatch.duck_ingest import Session, _q, _s, copy_csv, pandas_csv, pandas_schema, plain_layout
+from riskwatch.newdata import atomic_write
 from riskwatch.staging import Source
 
 POSITION_STRIDE = 1 << 36   # rows per source in the position order: more than any one file holds
@@ -51,52 +53,38 @@ def merge(session: Session, sources: Sequence[Source], schema: Schema, parquet: 
     and write the result to ``parquet`` with pandas' dtypes (and to ``csv`` as pandas' ``to_csv``
     would, when given). Returns the columns and their pandas dtypes.
 
-    The rows stream once: pyarrow writes the Parquet file while DuckDB writes the CSV from the same
-    batches, on the other core; pandas rewrites the CSV afterwards only when a value needs pandas'
-    own quoting or a column is float (see :func:`~riskwatch.duck_ingest.plain_layout`)."""
+    DuckDB writes the CSV from the stream when its bytes are pandas' bytes; pandas writes it from
+    the Parquet file afterwards when a column is float (:func:`~riskwatch.duck_ingest.plain_layout`)
+    or a value needs pandas' own quoting."""
     columns, dtypes = merged_dtypes(sources, schema)
-    if not sources:
-        empty = ", ".join(f"CAST(NULL AS {SQL_TYPE[dtypes[c]]}) AS {_q(c)}" for c in columns)
-        write_parquet(session, f"SELECT {empty} LIMIT 0", columns, dtypes, parquet)
-    else:
-        drop = drop_positions(session, sources, columns, dtypes)
-        arrow_schema = pandas_schema(columns, dtypes)
-        texts = [c for c in columns if dtypes[c] in ("string", "object")]
-        direct = csv is not None and plain_layout(columns, dtypes)
-        tmp = parquet.with_name(f".{parquet.name}.tmp")
-        parquet.parent.mkdir(parents=True, exist_ok=True)
-        quoting = []  # set once a value is found that pandas would write otherwise than DuckDB
-        writer = _ParquetOnItsThread(tmp, arrow_schema)
-        try:
-            def written() -> Iterator[Any]:
-                for batch in ordered_batches(sources, columns, arrow_schema, drop):
-                    writer.put(batch)
-                    if direct and not quoting and _needs_pandas_quoting(batch, texts):
-                        quoting.append(True)
-                    yield batch
-            if direct:
-                csv_tmp = csv.with_name(f".{csv.name}.tmp")
-                _copy_csv_of_stream(session, arrow_schema, written(), csv_tmp)
-                if not quoting:
-                    csv_tmp.replace(csv)
-                    csv = None
-                else:
-                    csv_tmp.unlink(missing_ok=True)
-            else:
-                for _ in written():
-                    pass
-        finally:
-            writer.close()
-        tmp.replace(parquet)
-    if csv is not None:
-        write_csv(session, parquet, columns, dtypes, csv)
+    arrow_schema = pandas_schema(columns, dtypes)
+    drop = drop_positions(session, sources, columns, dtypes) if sources else np.zeros(0, dtype=np.int64)
+    batches = ordered_batches(sources, columns, arrow_schema, drop)
+    by_duckdb = csv is not None and plain_layout(columns, dtypes)
+    with _ParquetOnItsThread(parquet, arrow_schema) as writer:
+        if by_duckdb:
+            texts = [c for c in columns if dtypes[c] in ("string", "object")]
+            by_duckdb = _duckdb_csv(session, arrow_schema, writer.passing(batches), texts, csv)
+        else:
+            writer.write_all(batches)
+    if csv is not None and not by_duckdb:
+        atomic_write(csv, lambda tmp: pandas_csv(session, f"read_parquet({_s(parquet)})", columns, dtypes, tmp))
     return columns, dtypes
 
 
+class _Abandoned(Exception):
+    """The producer of a :class:`_ParquetOnItsThread` failed: its file is not kept."""
+
+
+_ABANDON = object()
+
+
 class _ParquetOnItsThread:
-    """A pyarrow Parquet writer fed batches through a short queue and writing on its own thread (it
-    releases the GIL while encoding), so the Parquet file is encoded while DuckDB writes the CSV.
-    A failure to write is raised by the next :meth:`put` and by :meth:`close`."""
+    """A pyarrow Parquet writer fed batches through a short queue and writing ``path`` on its own
+    thread (it releases the GIL while encoding), so the Parquet file is encoded while DuckDB writes
+    the CSV. The file appears whole (:func:`~riskwatch.newdata.atomic_write`) when the ``with``
+    block ends normally, and not at all when it ends by an exception. A failure to write is raised
+    by the next :meth:`put` and by :meth:`close`."""
 
     def __init__(self, path: Path, arrow_schema: Any):
         import queue
@@ -104,56 +92,99 @@ class _ParquetOnItsThread:
 
         self.queue: Any = queue.Queue(maxsize=4)
         self.error: BaseException | None = None
+        self.ended = False  # the end marker (keep or abandon) was taken from the queue
         self.thread = threading.Thread(target=self._write, args=(path, arrow_schema), daemon=True)
         self.thread.start()
+
+    def _take(self) -> Any:
+        batch = self.queue.get()
+        self.ended = batch is None or batch is _ABANDON
+        return batch
 
     def _write(self, path: Path, arrow_schema: Any) -> None:
         import pyarrow.parquet as pq
 
-        try:
-            with pq.ParquetWriter(path, arrow_schema) as writer:
-                while (batch := self.queue.get()) is not None:
+        def write(tmp: Path) -> None:
+            with pq.ParquetWriter(tmp, arrow_schema) as writer:
+                while (batch := self._take()) is not None:
+                    if batch is _ABANDON:
+                        raise _Abandoned()
                     writer.write_batch(batch)
+        try:
+            atomic_write(path, write)
         except BaseException as exc:  # noqa: BLE001 — handed to the producer, which raises it
             self.error = exc
-            while self.queue.get() is not None:  # keep taking, so the producer never blocks
-                pass
+            while not self.ended:  # keep taking until the end marker, so the producer never blocks
+                self._take()
 
     def put(self, batch: Any) -> None:
         if self.error is not None:
             raise self.error
         self.queue.put(batch)
 
-    def close(self) -> None:
-        """Finish the file (idempotent) and raise what went wrong writing it, if anything."""
+    def passing(self, batches: Iterator[Any]) -> Iterator[Any]:
+        """``batches`` as they are, each put to be written on its way through."""
+        for batch in batches:
+            self.put(batch)
+            yield batch
+
+    def write_all(self, batches: Iterator[Any]) -> None:
+        for batch in batches:
+            self.put(batch)
+
+    def close(self, keep: bool = True) -> None:
+        """Finish the file and raise what went wrong writing it, if anything; with ``keep`` false,
+        leave no file and raise nothing (the producer's own error is the one to tell). Idempotent."""
         if self.thread.is_alive():
-            self.queue.put(None)
+            self.queue.put(None if keep else _ABANDON)
             self.thread.join()
-        if self.error is not None:
+        if keep and self.error is not None:
             raise self.error
 
+    def __enter__(self) -> _ParquetOnItsThread:
+        return self
 
-def _copy_csv_of_stream(session: Session, arrow_schema: Any, batches: Iterator[Any], path: Path) -> None:
-    """DuckDB's CSV of the record batches, in their order (``preserve_insertion_order``)."""
+    def __exit__(self, exc_type: Any, *exc: Any) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.close(keep=False)
+
+
+class _PandasQuoting(Exception):
+    """A text value that DuckDB would quote and pandas would not."""
+
+
+def _duckdb_csv(session: Session, arrow_schema: Any, batches: Iterator[Any], texts: Sequence[str],
+                path: Path) -> bool:
+    """DuckDB's CSV of the record batches, in their order (``preserve_insertion_order``), written
+    to ``path`` atomically — unless a text value holds a carriage return or starts with '#' (DuckDB
+    quotes those, pandas does not): then no file is kept, and False says pandas must write it."""
     import pyarrow as pa
-
-    session.con.register("_ordered_stream", pa.RecordBatchReader.from_batches(arrow_schema, batches))
-    try:
-        copy_csv(session, "SELECT * FROM _ordered_stream", path)
-    finally:
-        session.con.unregister("_ordered_stream")
-
-
-def _needs_pandas_quoting(batch: Any, texts: Sequence[str]) -> bool:
-    """Whether a text value of ``batch`` holds a carriage return or starts with '#' (DuckDB quotes
-    those, pandas does not)."""
     import pyarrow.compute as pc
 
-    for name in texts:
-        column = batch.column(name)
-        if pc.any(pc.match_substring(column, "\r")).as_py() or pc.any(pc.starts_with(column, "#")).as_py():
-            return True
-    return False
+    quoting = False
+
+    def watched() -> Iterator[Any]:
+        nonlocal quoting
+        for batch in batches:
+            quoting = quoting or any(pc.any(pc.match_substring(batch.column(c), "\r")).as_py()
+                                     or pc.any(pc.starts_with(batch.column(c), "#")).as_py() for c in texts)
+            yield batch
+
+    def write(tmp: Path) -> None:
+        session.con.register("_ordered_stream", pa.RecordBatchReader.from_batches(arrow_schema, watched()))
+        try:
+            copy_csv(session, "SELECT * FROM _ordered_stream", tmp)
+        finally:
+            session.con.unregister("_ordered_stream")
+        if quoting:
+            raise _PandasQuoting()
+    try:
+        atomic_write(path, write)
+    except _PandasQuoting:
+        return False
+    return True
 
 
 def drop_positions(session: Session, sources: Sequence[Source], columns: Sequence[str],

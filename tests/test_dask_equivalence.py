@@ -244,7 +244,7 @@ def test_ingestion_on_the_cluster_writes_what_pandas_and_duckdb_write(client, tm
     from test_duck_ingest import FILES, SCHEMA as INGEST_SCHEMA, reference, write
 
     from riskwatch import dask_ingest
-    from riskwatch.duck_ingest import Session, write_csv
+    from riskwatch.duck_ingest import Session
     from riskwatch.duck_merge import merge as duck_merge
     from riskwatch.tables import LABELLED, UNLABELLED, ValidationError
 
@@ -260,8 +260,8 @@ def test_ingestion_on_the_cluster_writes_what_pandas_and_duckdb_write(client, tm
     assert (tmp_path / "final.csv").read_bytes() == expected_csv
     pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "final.parquet"), expected, check_dtype=False)
     with Session(tmp_path / "spill") as session:  # the local engine's merge of the same parts
-        assert duck_merge(session, labelled, INGEST_SCHEMA, tmp_path / "duck.parquet") == (columns, dtypes)
-        write_csv(session, tmp_path / "duck.parquet", columns, dtypes, tmp_path / "duck.csv")
+        assert duck_merge(session, labelled, INGEST_SCHEMA, tmp_path / "duck.parquet",
+                          tmp_path / "duck.csv") == (columns, dtypes)
         batch = [s.source() for s in staged if not isinstance(s, ValidationError) and s.kind in (LABELLED, UNLABELLED)]
         assert duck_merge(session, batch, INGEST_SCHEMA, tmp_path / "duck_batch.parquet") == \
             dask_ingest.merge(client, batch, INGEST_SCHEMA, tmp_path / "batch.parquet", bucket_rows=bucket_rows)

@@ -44,10 +44,20 @@ def test_hash_buckets_and_row_groups_shared_by_files_keep_file_order(tmp_path: P
 
 def test_a_parquet_file_that_cannot_be_written_is_an_error(tmp_path: Path) -> None:
     schema = pa.schema([("x", pa.int64())])
-    writer = duck_merge._ParquetOnItsThread(tmp_path / "missing-folder" / "out.parquet", schema)
+    (tmp_path / "not-a-folder").write_text("")
+    writer = duck_merge._ParquetOnItsThread(tmp_path / "not-a-folder" / "out.parquet", schema)
     with pytest.raises(OSError):
         for _ in range(20):  # the writer's failure reaches the producer, which never blocks
             writer.put(pa.record_batch([pa.array([1, 2, 3])], schema=schema))
         writer.close()
     with pytest.raises(OSError):
         writer.close()
+
+
+def test_a_stream_that_fails_leaves_no_parquet_file(tmp_path: Path) -> None:
+    schema = pa.schema([("x", pa.int64())])
+    with pytest.raises(ValueError, match="the producer failed"):
+        with duck_merge._ParquetOnItsThread(tmp_path / "out.parquet", schema) as writer:
+            writer.put(pa.record_batch([pa.array([1, 2, 3])], schema=schema))
+            raise ValueError("the producer failed")
+    assert not list(tmp_path.iterdir())  # neither the file nor its temp file

@@ -8,13 +8,15 @@ baseline's pandas way, on the same files in the same run; then the same drop dou
 - pandas: read_csv per file, concat, drop_duplicates, to_csv (the baseline's way).
 
 Times are measured inside each process around the work (interpreter start and imports excluded);
-peak memory is the whole process's.
+peak memory is the whole process's. Every run starts with the disk settled (``os.sync``): the
+drop was just written, and the run that came first would otherwise pay for writing it back.
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -29,6 +31,7 @@ COLUMNS = "corporation, lastmonth_activity, lastyear_activity, number_of_employe
 
 
 def ours(data: Path, out: Path) -> tuple[float, float]:
+    os.sync()
     _, mem, stdout = python_measured(f"""
 import sys, time; sys.path.insert(0, {str(REPO)!r})
 from riskwatch.config import Schema
@@ -52,6 +55,7 @@ DUCKDB_QUERIES = {
 
 
 def duckdb_own(data: Path, out: Path, query: str = "ordered", memory_limit: str = "") -> tuple[float, float]:
+    os.sync()
     setting = f"con.execute(\"SET memory_limit = '{memory_limit}'\").fetchall()" if memory_limit else ""
     _, mem, stdout = python_measured(f"""
 import glob, time, duckdb
@@ -68,6 +72,7 @@ print("SECONDS", time.perf_counter() - start)
 
 
 def pandas_way(data: Path, out: Path) -> tuple[float, float]:
+    os.sync()
     _, mem, stdout = python_measured(f"""
 import glob, time, pandas as pd
 start = time.perf_counter()

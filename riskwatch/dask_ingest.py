@@ -32,7 +32,7 @@ import pyarrow.parquet as pq
 
 from riskwatch.config import Schema
 from riskwatch.dask_parts import run_tasks
-from riskwatch.duck_ingest import as_dtypes, pandas_schema
+from riskwatch.duck_ingest import as_dtypes, pandas_schema, parquet_options
 from riskwatch.duck_merge import POSITION_STRIDE, merged_dtypes
 from riskwatch.newdata import atomic_write
 from riskwatch.staging import Source, StagedFile, stage_file
@@ -136,18 +136,19 @@ def merge(client: Any, sources: Sequence[Source], schema: Schema, parquet: str |
                         folder=str(folder), csv=csv_path is not None)
         if csv_path is not None:
             _join_csv(folder, kept, columns, Path(csv_path))
-        _join_parquet(folder, kept, columns, dtypes, parquet)  # last: the copy is as new as the CSV
+        _join_parquet(folder, kept, columns, dtypes, schema.id_column, parquet)  # last: the copy is as new as the CSV
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     return columns, dtypes
 
 
-def _join_parquet(folder: Path, kept: list[int], columns: list[str], dtypes: dict[str, str], path: Path) -> None:
+def _join_parquet(folder: Path, kept: list[int], columns: list[str], dtypes: dict[str, str], id_column: str,
+                  path: Path) -> None:
     """The pieces as one Parquet file, in file order, with pandas' dtypes in its metadata."""
     schema = pandas_schema(columns, dtypes)
 
     def write(tmp: Path) -> None:
-        with pq.ParquetWriter(tmp, schema) as writer:
+        with pq.ParquetWriter(tmp, schema, **parquet_options(columns, id_column)) as writer:
             for index, rows in enumerate(kept):
                 if rows:
                     writer.write_table(pq.read_table(folder / f"piece-{index:06d}.parquet").cast(schema))

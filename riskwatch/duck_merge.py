@@ -5,15 +5,15 @@ Two steps:
 
 1. :func:`drop_positions` — DuckDB finds the rows to drop. Every row has a position ``_p`` (its
    source's place in the merge, then its row in the source's Parquet part). One hash aggregate of
-   each row's 64-bit hash finds the hash values seen more than once; only the rows with those
-   hashes are compared exactly (equal rows numbered by position) and all but the first of each
-   are returned. A hash shared by different rows only makes them candidates: nothing is dropped
+   each row's 64-bit hash (computed once, kept in a table) finds the hash values seen more than
+   once; only the rows with those hashes are compared exactly (equal rows numbered by position)
+   and all but the first of each are returned. A hash shared by different rows only makes them candidates: nothing is dropped
    on a hash alone.
 2. :func:`ordered_batches` — the sources are read back in merge order, row group by row group
    (a part shared by several files says which row groups hold a file through its ``_f``
    statistics), the dropped positions filtered out and the columns given the merged types.
    That one stream is written twice at once: pyarrow encodes the Parquet file on its own thread
-   while DuckDB writes the CSV from the same batches, keeping their order (``preserve_insertion_order``).
+   while :mod:`riskwatch.csv_text` formats the CSV from the same batches on two more.
 
 Memory is one row group at a time plus the positions to drop (8 bytes per duplicate row).
 """
@@ -25,8 +25,9 @@ from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
 
+from riskwatch import csv_text
 from riskwatch.config import Schema
-from riskwatch.duck_ingest import Session, _q, _s, copy_csv, pandas_csv, pandas_schema, plain_layout
+from riskwatch.duck_ingest import Session, _q, _s, pandas_csv, pandas_schema, parquet_options
 from riskwatch.newdata import atomic_write
 from riskwatch.staging import Source
 
@@ -53,21 +54,19 @@ def merge(session: Session, sources: Sequence[Source], schema: Schema, parquet: 
     and write the result to ``parquet`` with pandas' dtypes (and to ``csv`` as pandas' ``to_csv``
     would, when given). Returns the columns and their pandas dtypes.
 
-    DuckDB writes the CSV from the stream when its bytes are pandas' bytes; pandas writes it from
-    the Parquet file afterwards when a column is float (:func:`~riskwatch.duck_ingest.plain_layout`)
-    or a value needs pandas' own quoting."""
+    The CSV is formatted from the same stream (:mod:`riskwatch.csv_text`) unless a column is float:
+    then pandas writes it from the Parquet file afterwards."""
     columns, dtypes = merged_dtypes(sources, schema)
     arrow_schema = pandas_schema(columns, dtypes)
     drop = drop_positions(session, sources, columns, dtypes) if sources else np.zeros(0, dtype=np.int64)
     batches = ordered_batches(sources, columns, arrow_schema, drop)
-    by_duckdb = csv is not None and plain_layout(columns, dtypes)
-    with _ParquetOnItsThread(parquet, arrow_schema) as writer:
-        if by_duckdb:
-            texts = [c for c in columns if dtypes[c] in ("string", "object")]
-            by_duckdb = _duckdb_csv(session, arrow_schema, writer.passing(batches), texts, csv)
+    as_text = csv is not None and csv_text.can_write(arrow_schema)
+    with _ParquetOnItsThread(parquet, arrow_schema, parquet_options(columns, schema.id_column)) as writer:
+        if as_text:
+            atomic_write(csv, lambda tmp: _write_text(writer.passing(batches), columns, tmp))
         else:
             writer.write_all(batches)
-    if csv is not None and not by_duckdb:
+    if csv is not None and not as_text:
         atomic_write(csv, lambda tmp: pandas_csv(session, f"read_parquet({_s(parquet)})", columns, dtypes, tmp))
     return columns, dtypes
 
@@ -81,19 +80,19 @@ _ABANDON = object()
 
 class _ParquetOnItsThread:
     """A pyarrow Parquet writer fed batches through a short queue and writing ``path`` on its own
-    thread (it releases the GIL while encoding), so the Parquet file is encoded while DuckDB writes
-    the CSV. The file appears whole (:func:`~riskwatch.newdata.atomic_write`) when the ``with``
+    thread (it releases the GIL while encoding), so the Parquet file is encoded while the CSV is formatted from
+    the same batches. The file appears whole (:func:`~riskwatch.newdata.atomic_write`) when the ``with``
     block ends normally, and not at all when it ends by an exception. A failure to write is raised
     by the next :meth:`put` and by :meth:`close`."""
 
-    def __init__(self, path: Path, arrow_schema: Any):
+    def __init__(self, path: Path, arrow_schema: Any, options: Mapping[str, Any] | None = None):
         import queue
         import threading
 
         self.queue: Any = queue.Queue(maxsize=4)
         self.error: BaseException | None = None
         self.ended = False  # the end marker (keep or abandon) was taken from the queue
-        self.thread = threading.Thread(target=self._write, args=(path, arrow_schema), daemon=True)
+        self.thread = threading.Thread(target=self._write, args=(path, arrow_schema, options or {}), daemon=True)
         self.thread.start()
 
     def _take(self) -> Any:
@@ -101,11 +100,11 @@ class _ParquetOnItsThread:
         self.ended = batch is None or batch is _ABANDON
         return batch
 
-    def _write(self, path: Path, arrow_schema: Any) -> None:
+    def _write(self, path: Path, arrow_schema: Any, options: Mapping[str, Any]) -> None:
         import pyarrow.parquet as pq
 
         def write(tmp: Path) -> None:
-            with pq.ParquetWriter(tmp, arrow_schema) as writer:
+            with pq.ParquetWriter(tmp, arrow_schema, **options) as writer:
                 while (batch := self._take()) is not None:
                     if batch is _ABANDON:
                         raise _Abandoned()
@@ -151,40 +150,9 @@ class _ParquetOnItsThread:
             self.close(keep=False)
 
 
-class _PandasQuoting(Exception):
-    """A text value that DuckDB would quote and pandas would not."""
-
-
-def _duckdb_csv(session: Session, arrow_schema: Any, batches: Iterator[Any], texts: Sequence[str],
-                path: Path) -> bool:
-    """DuckDB's CSV of the record batches, in their order (``preserve_insertion_order``), written
-    to ``path`` atomically — unless a text value holds a carriage return or starts with '#' (DuckDB
-    quotes those, pandas does not): then no file is kept, and False says pandas must write it."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    quoting = False
-
-    def watched() -> Iterator[Any]:
-        nonlocal quoting
-        for batch in batches:
-            quoting = quoting or any(pc.any(pc.match_substring(batch.column(c), "\r")).as_py()
-                                     or pc.any(pc.starts_with(batch.column(c), "#")).as_py() for c in texts)
-            yield batch
-
-    def write(tmp: Path) -> None:
-        session.con.register("_ordered_stream", pa.RecordBatchReader.from_batches(arrow_schema, watched()))
-        try:
-            copy_csv(session, "SELECT * FROM _ordered_stream", tmp)
-        finally:
-            session.con.unregister("_ordered_stream")
-        if quoting:
-            raise _PandasQuoting()
-    try:
-        atomic_write(path, write)
-    except _PandasQuoting:
-        return False
-    return True
+def _write_text(batches: Iterator[Any], columns: Sequence[str], path: Path) -> None:
+    with open(path, "wb") as handle:
+        csv_text.write(batches, columns, handle)
 
 
 def drop_positions(session: Session, sources: Sequence[Source], columns: Sequence[str],
@@ -195,18 +163,20 @@ def drop_positions(session: Session, sources: Sequence[Source], columns: Sequenc
                                for path, members in _by_part(sources).items())
     session.run("SET preserve_insertion_order = false")  # nothing here needs the scan's order: spill freely
     try:
+        # Each row's hash computed once (8 bytes a row, spilled beyond the memory limit), then one count
+        # per distinct hash, in buckets of at most BUCKET_ROWS rows, so the table of counts stays the
+        # same size however large the drop (DuckDB would spill, but only up to its limit).
+        session.run(f"CREATE OR REPLACE TEMP TABLE _hashes AS SELECT {row_hash(names)} AS h FROM ({union})")
         session.run("CREATE OR REPLACE TEMP TABLE _repeated (h UBIGINT)")
-        # One count per distinct hash; in buckets of at most BUCKET_ROWS rows, so the table of counts
-        # stays the same size however large the drop (DuckDB would spill, but only up to its limit).
         buckets = max(1, -(-sum(s.rows for s in sources) // BUCKET_ROWS))
         for bucket in range(buckets):
             where = f"WHERE h % {buckets} = {bucket}" if buckets > 1 else ""
-            session.run(f"INSERT INTO _repeated SELECT h FROM (SELECT {row_hash(names)} AS h FROM ({union})) {where} "
-                        f"GROUP BY h HAVING count(*) > 1")
+            session.run(f"INSERT INTO _repeated SELECT h FROM _hashes {where} GROUP BY h HAVING count(*) > 1")
         found = session.con.execute(
             f"SELECT _p FROM (SELECT _p, row_number() OVER (PARTITION BY {names} ORDER BY _p) AS k FROM ({union}) "
             f"WHERE {row_hash(names)} IN (SELECT h FROM _repeated)) WHERE k > 1 ORDER BY _p").fetchnumpy()["_p"]
     finally:
+        session.run("DROP TABLE IF EXISTS _hashes")
         session.run("DROP TABLE IF EXISTS _repeated")
         session.run("SET preserve_insertion_order = true")
     return np.asarray(found, dtype=np.int64)

@@ -47,12 +47,12 @@ def write(batches: Iterable[Any], columns: Sequence[str], handle: BinaryIO, thre
 
 def lines(batch: Any) -> memoryview:
     """The batch's rows as CSV lines, each ending in a line feed, as one buffer."""
-    texts = [_text(batch.column(i)) for i in range(batch.num_columns)]
     if not batch.num_rows:
         return memoryview(b"")
-    ends = pc.binary_join_element_wise(texts[-1], _empty(batch.num_rows), "\n",
-                                       null_handling="replace", null_replacement="")
-    joined = pc.binary_join_element_wise(*texts[:-1], ends, ",", null_handling="replace", null_replacement="")
+    texts = [_text(batch.column(i)) for i in range(batch.num_columns - 1)]
+    last = batch.column(batch.num_columns - 1)
+    ends = _digits(last, "\n") if not _is_text(last.type) else _then(_text(last), "\n")
+    joined = pc.binary_join_element_wise(*texts, ends, ",", null_handling="replace", null_replacement="")
     return _data(joined)
 
 
@@ -72,18 +72,33 @@ def _text(column: Any) -> Any:
 SMALL = 1 << 16   # integers in [0, SMALL) are looked up, not formatted: twice as fast
 
 
-@lru_cache(maxsize=1)
-def _small_digits() -> Any:
-    return pc.cast(pa.array(np.arange(SMALL, dtype=np.int64)), pa.string())
+@lru_cache(maxsize=2)
+def _small_digits(suffix: str) -> Any:
+    """The digits of 0 .. SMALL - 1, each followed by ``suffix``."""
+    digits = pc.cast(pa.array(np.arange(SMALL, dtype=np.int64)), pa.string())
+    return _then(digits, suffix) if suffix else digits
 
 
-def _digits(column: Any) -> Any:
-    """An integer column's values as digits (counts and amounts are mostly small and positive:
-    those are taken from a table of the first SMALL numbers' digits)."""
+def _small(column: Any) -> bool:
+    """Whether every value is an integer in [0, SMALL) (counts and amounts mostly are)."""
+    if _is_text(column.type) or column.null_count:
+        return False
     low, high = pc.min_max(column).values()
-    if low.is_valid and low.as_py() >= 0 and high.as_py() < SMALL:
-        return pc.take(_small_digits(), column)
-    return pc.cast(column, pa.string())
+    return low.is_valid and low.as_py() >= 0 and high.as_py() < SMALL
+
+
+def _digits(column: Any, suffix: str = "") -> Any:
+    """An integer column's values as digits (then ``suffix``): looked up when they are small."""
+    if _small(column):
+        return pc.take(_small_digits(suffix), column)
+    digits = pc.cast(column, pa.string())
+    return _then(digits, suffix) if suffix else digits
+
+
+def _then(texts: Any, suffix: str) -> Any:
+    """Each value followed by ``suffix`` (a missing value becomes ``suffix`` alone)."""
+    return pc.binary_join_element_wise(texts, _empty(len(texts)), suffix, null_handling="replace",
+                                       null_replacement="")
 
 
 def _may_need_quotes(column: Any) -> bool:

@@ -68,13 +68,23 @@ def hash_input_files(input_folder: str | Path, record: list[dict[str, Any]] | No
     for entry in record or []:
         if {"path", "size", "mtime_ns", "sha256"} <= entry.keys():
             known[(entry["path"], entry["size"], entry["mtime_ns"])] = entry["sha256"]
-    files = []
+    found = []
     for path in list_input_files(input_folder):
         stat = path.stat()
-        key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
-        sha = known.get(key) or file_sha256(path)
-        files.append(InputFile(path.resolve(), sha, stat.st_size, stat.st_mtime_ns))
-    return files
+        found.append((path.resolve(), stat, known.get((str(path.resolve()), stat.st_size, stat.st_mtime_ns))))
+    unknown = [path for path, _, sha in found if sha is None]
+    hashed = dict(zip(unknown, _hash_all(unknown)))
+    return [InputFile(path, sha or hashed[path], stat.st_size, stat.st_mtime_ns) for path, stat, sha in found]
+
+
+def _hash_all(paths: list[Path]) -> list[str]:
+    """The files' SHA-256, two at a time when there are several (hashlib lets go of the GIL)."""
+    if len(paths) < 2:
+        return [file_sha256(p) for p in paths]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=min(len(paths), os.cpu_count() or 1, 4)) as pool:
+        return list(pool.map(file_sha256, paths))
 
 
 def detect_new_files(input_folder: str | Path, record_path: str | Path,

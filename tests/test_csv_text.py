@@ -26,7 +26,7 @@ def _ours(frame: pd.DataFrame, rows_per_batch: int, threads: int = 2) -> bytes:
     return out.getvalue()
 
 
-@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("seed", range(10))
 def test_random_tables_are_written_as_pandas_writes_them(seed: int) -> None:
     rng = np.random.default_rng(seed)
     n = 2_000
@@ -39,6 +39,7 @@ def test_random_tables_are_written_as_pandas_writes_them(seed: int) -> None:
         "edge": rng.choice([0, 1, csv_text.SMALL - 1, csv_text.SMALL, -1], n),
         "kind": pd.Series(rng.choice(np.array(["x", "y,z", None, 'q"'], dtype=object), n), dtype=object),
     })
+    frame = frame[list(rng.permutation(frame.columns))]   # each kind of column comes last in some table
     assert _ours(frame, rows_per_batch=int(rng.integers(1, 700))) == _pandas_bytes(frame)
 
 

@@ -27,6 +27,8 @@ from riskwatch.staging import StagedFile
 from riskwatch.tables import LABELLED, NA_TOKENS, UNLABELLED, ValidationError, file_kind
 
 GROUP_BYTES = 36_000_000    # CSV bytes staged by one query: fewer queries, yet each file read in parallel
+CSV_BUFFER = 2 * 1024 * 1024  # bytes of a file read at once: rows wait in memory to be written in order,
+                              # a buffer's worth at most, not a file's (a longer line: the full rules read it)
 
 
 class Session:
@@ -84,7 +86,7 @@ def _read_csv_as_text(files: str, header: Sequence[str]) -> str:
     """``read_csv`` of ``files`` (a SQL list of paths) with every column as text, and ``filename``."""
     columns = "{" + ", ".join(f"{_s(c)}: 'VARCHAR'" for c in header) + "}"
     return (f"read_csv({files}, header = true, columns = {columns}, auto_detect = false, delim = ',', "
-            f"quote = '\"', escape = '\"', strict_mode = true, null_padding = false, filename = true)")
+            f"quote = '\"', escape = '\"', strict_mode = true, null_padding = false, filename = true, buffer_size = {CSV_BUFFER})")
 
 
 def clean_files(session: Session, paths: Sequence[Path], schema: Schema, folder: Path) -> dict[Path, StagedFile]:

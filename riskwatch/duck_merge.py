@@ -5,9 +5,9 @@ Two steps:
 
 1. :func:`drop_positions` — DuckDB finds the rows to drop. Every row has a position ``_p`` (its
    source's place in the merge, then its row in the source's Parquet part). One hash aggregate of
-   each row's 64-bit hash (computed once, kept in a table) finds the hash values seen more than
-   once; only the rows with those hashes are compared exactly (equal rows numbered by position)
-   and all but the first of each are returned. A hash shared by different rows only makes them candidates: nothing is dropped
+   each row's 64-bit hash finds the hash values seen more than once; only the rows with those
+   hashes are compared exactly (equal rows numbered by position) and all but the first of each
+   are returned. A hash shared by different rows only makes them candidates: nothing is dropped
    on a hash alone.
 2. :func:`ordered_batches` — the sources are read back in merge order, row group by row group
    (a part shared by several files says which row groups hold a file through its ``_f``
@@ -15,11 +15,13 @@ Two steps:
    That one stream is written twice at once: pyarrow encodes the Parquet file on its own thread
    while :mod:`riskwatch.csv_text` formats the CSV from the same batches on two more.
 
-Memory is one row group at a time plus the positions to drop (8 bytes per duplicate row).
+Memory is one row group at a time plus the positions to drop (8 bytes per duplicate row), and
+DuckDB's: a bucket of hashes to count, a bucket of candidates to compare, a CSV buffer to stage.
 """
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
 
@@ -33,6 +35,7 @@ from riskwatch.staging import Source
 
 POSITION_STRIDE = 1 << 36   # rows per source in the position order: more than any one file holds
 BUCKET_ROWS = 6_000_000     # rows whose hashes are counted in one pass (its table of counts fits the memory limit)
+CANDIDATE_ROWS = 1_500_000  # rows sharing a hash compared in one pass (they are all held for the comparison)
 SQL_TYPE = {"string": "VARCHAR", "object": "VARCHAR", "float64": "DOUBLE", "int64": "BIGINT"}
 
 
@@ -61,7 +64,8 @@ def merge(session: Session, sources: Sequence[Source], schema: Schema, parquet: 
     drop = drop_positions(session, sources, columns, dtypes) if sources else np.zeros(0, dtype=np.int64)
     batches = ordered_batches(sources, columns, arrow_schema, drop)
     as_text = csv is not None and csv_text.can_write(arrow_schema)
-    with _ParquetOnItsThread(parquet, arrow_schema, parquet_options(columns, schema.id_column)) as writer:
+    with _system_allocator(), _ParquetOnItsThread(parquet, arrow_schema,
+                                                  parquet_options(columns, schema.id_column)) as writer:
         if as_text:
             atomic_write(csv, lambda tmp: _write_text(writer.passing(batches), columns, tmp))
         else:
@@ -69,6 +73,22 @@ def merge(session: Session, sources: Sequence[Source], schema: Schema, parquet: 
     if csv is not None and not as_text:
         atomic_write(csv, lambda tmp: pandas_csv(session, f"read_parquet({_s(parquet)})", columns, dtypes, tmp))
     return columns, dtypes
+
+
+@contextmanager
+def _system_allocator() -> Iterator[None]:
+    """pyarrow allocates from the C library's heap meanwhile. Its default pool (mimalloc) keeps
+    what the formatting and writing threads free for reuse by the same thread: some 150 MB more
+    at the peak of a 10M-row merge, and more when the machine is busy; the C heap gives it back
+    as the batches go, at no cost in time."""
+    import pyarrow as pa
+
+    previous = pa.default_memory_pool()
+    pa.set_memory_pool(pa.system_memory_pool())
+    try:
+        yield
+    finally:
+        pa.set_memory_pool(previous)
 
 
 class _Abandoned(Exception):
@@ -163,23 +183,26 @@ def drop_positions(session: Session, sources: Sequence[Source], columns: Sequenc
                                for path, members in _by_part(sources).items())
     session.run("SET preserve_insertion_order = false")  # nothing here needs the scan's order: spill freely
     try:
-        # Each row's hash computed once (8 bytes a row, spilled beyond the memory limit), then one count
-        # per distinct hash, in buckets of at most BUCKET_ROWS rows, so the table of counts stays the
-        # same size however large the drop (DuckDB would spill, but only up to its limit).
-        session.run(f"CREATE OR REPLACE TEMP TABLE _hashes AS SELECT {row_hash(names)} AS h FROM ({union})")
-        session.run("CREATE OR REPLACE TEMP TABLE _repeated (h UBIGINT)")
+        session.run("CREATE OR REPLACE TEMP TABLE _repeated (h UBIGINT, n BIGINT)")
+        # One count per distinct hash; in buckets of at most BUCKET_ROWS rows, so the table of counts
+        # stays the same size however large the drop (DuckDB would spill, but only up to its limit).
+        # The hashes are computed again in each pass: kept in a table, they would grow with the drop.
         buckets = max(1, -(-sum(s.rows for s in sources) // BUCKET_ROWS))
         for bucket in range(buckets):
             where = f"WHERE h % {buckets} = {bucket}" if buckets > 1 else ""
-            session.run(f"INSERT INTO _repeated SELECT h FROM _hashes {where} GROUP BY h HAVING count(*) > 1")
-        found = session.con.execute(
+            session.run(f"INSERT INTO _repeated SELECT h, count(*) FROM (SELECT {row_hash(names)} AS h "
+                        f"FROM ({union})) {where} GROUP BY h HAVING count(*) > 1")
+        # The candidates compared exactly, at most about CANDIDATE_ROWS of them at a time.
+        candidates = session.run("SELECT coalesce(sum(n), 0) FROM _repeated")[0][0]
+        passes = max(1, -(-candidates // CANDIDATE_ROWS))
+        found = [session.con.execute(
             f"SELECT _p FROM (SELECT _p, row_number() OVER (PARTITION BY {names} ORDER BY _p) AS k FROM ({union}) "
-            f"WHERE {row_hash(names)} IN (SELECT h FROM _repeated)) WHERE k > 1 ORDER BY _p").fetchnumpy()["_p"]
+            f"WHERE {row_hash(names)} IN (SELECT h FROM _repeated WHERE h % {passes} = {p})) WHERE k > 1"
+        ).fetchnumpy()["_p"] for p in range(passes)]
     finally:
-        session.run("DROP TABLE IF EXISTS _hashes")
         session.run("DROP TABLE IF EXISTS _repeated")
         session.run("SET preserve_insertion_order = true")
-    return np.asarray(found, dtype=np.int64)
+    return np.sort(np.concatenate([np.zeros(0, dtype=np.int64), *(np.asarray(f, dtype=np.int64) for f in found)]))
 
 
 def row_hash(names: str) -> str:

@@ -1,5 +1,5 @@
 """riskwatch.duck_merge: the merge finds repeated rows by hash but drops only exact repeats, keeps
-file order across parts, row groups and hash buckets, and says when the Parquet file cannot be written."""
+file order across parts, row groups, hash buckets and passes, and says when the Parquet file cannot be written."""
 
 from __future__ import annotations
 
@@ -25,10 +25,11 @@ def test_rows_sharing_a_hash_are_compared_exactly_before_any_is_dropped(tmp_path
     assert result.finaldata_path.read_bytes() == reference(folder, SCHEMA)[0]
 
 
-def test_hash_buckets_and_row_groups_shared_by_files_keep_file_order(tmp_path: Path, monkeypatch) -> None:
+def test_hash_buckets_candidate_passes_and_row_groups_shared_by_files_keep_file_order(tmp_path: Path, monkeypatch) -> None:
     from scale import make_ingestion_data
 
     monkeypatch.setattr(duck_merge, "BUCKET_ROWS", 100_000)  # several passes over the hashes
+    monkeypatch.setattr(duck_merge, "CANDIDATE_ROWS", 10_000)  # and over the rows compared exactly
     monkeypatch.setattr(duck_ingest, "GROUP_BYTES", 10_000_000)  # the three files staged in one part
     folder = tmp_path / "in"
     folder.mkdir()

@@ -8,7 +8,8 @@ baseline's pandas way, on the same files in the same run; then the same drop dou
 - pandas: read_csv per file, concat, drop_duplicates, to_csv (the baseline's way).
 
 Times are measured inside each process around the work (interpreter start and imports excluded);
-peak memory is the whole process's. Every run starts with the disk settled (``os.sync``): the
+peak memory is the whole process's. The same rows in ten times as many files show that memory does
+not grow with the number of files either. Every run starts with the disk settled (``os.sync``): the
 drop was just written, and the run that came first would otherwise pay for writing it back.
 """
 
@@ -127,11 +128,21 @@ def ingestion(rows: int = 10_000_000, files: int = 20, doubled: bool = True, rou
             data.mkdir()
             size2 = make_ingestion_data(data, 2 * rows, files) / 1e6
             big_t, big_mem = _medians([ours(data, tmp / "ours") for _ in range(rounds)])
+        with tempfile.TemporaryDirectory(prefix="riskwatch-bench-ingest3-") as tmp:
+            tmp = Path(tmp)
+            data = tmp / "in"
+            data.mkdir()
+            make_ingestion_data(data, rows, 10 * files)
+            many_t, many_mem = _medians([ours(data, tmp / "ours") for _ in range(rounds)])
         result += [
             Row(f"ingestion {2 * rows / 1e6:.0f}M rows / {files} files ({size2:.0f} MB) vs {rows / 1e6:.0f}M: time",
                 big_t, ours_t, "s", "", None),
             Row(f"peak memory at {2 * rows / 1e6:.0f}M rows vs {rows / 1e6:.0f}M", big_mem, ours_mem, "MB",
                 "within 10 % (flat)", big_mem <= 1.1 * ours_mem),
+            Row(f"ingestion {rows / 1e6:.0f}M rows in {10 * files} files vs {files}: time", many_t, ours_t, "s", "",
+                None),
+            Row(f"peak memory with {10 * files} files vs {files}", many_mem, ours_mem, "MB", "within 10 % (flat)",
+                many_mem <= 1.1 * ours_mem),
         ]
     return result
 

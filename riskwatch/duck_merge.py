@@ -3,12 +3,13 @@
 
 Two steps:
 
-1. :func:`drop_positions` — DuckDB finds the rows to drop. Every row has a position ``_p`` (its
-   source's place in the merge, then its row in the source's Parquet part). One hash aggregate of
-   each row's 64-bit hash finds the hash values seen more than once; only the rows with those
-   hashes are compared exactly (equal rows numbered by position) and all but the first of each
-   are returned. A hash shared by different rows only makes them candidates: nothing is dropped
-   on a hash alone.
+1. :func:`drop_positions` — DuckDB finds the rows to drop, reading every part in one multi-file
+   scan. Every row has a position ``_p`` (its source's place in the merge, then its row in the
+   source's Parquet part). Each row's 64-bit hash is written once to a file; counting them, a
+   bucket at a time, finds the hash values seen more than once; only the rows with those hashes
+   are compared exactly (equal rows numbered by position), a pass of candidates at a time, and
+   all but the first of each are returned. A hash shared by different rows only makes them
+   candidates: nothing is dropped on a hash alone.
 2. :func:`ordered_batches` — the sources are read back in merge order, row group by row group
    (a part shared by several files says which row groups hold a file through its ``_f``
    statistics), the dropped positions filtered out and the columns given the merged types.
@@ -34,7 +35,7 @@ from riskwatch.newdata import atomic_write
 from riskwatch.staging import Source
 
 POSITION_STRIDE = 1 << 36   # rows per source in the position order: more than any one file holds
-BUCKET_ROWS = 6_000_000     # rows whose hashes are counted in one pass (its table of counts fits the memory limit)
+BUCKET_ROWS = 3_000_000     # rows whose hashes are counted in one pass (its table of counts fits the memory limit)
 CANDIDATE_ROWS = 1_500_000  # rows sharing a hash compared in one pass (they are all held for the comparison)
 SQL_TYPE = {"string": "VARCHAR", "object": "VARCHAR", "float64": "DOUBLE", "int64": "BIGINT"}
 
@@ -179,19 +180,21 @@ def drop_positions(session: Session, sources: Sequence[Source], columns: Sequenc
                    dtypes: Mapping[str, str]) -> np.ndarray:
     """The sorted positions of the rows that repeat an earlier row exactly (see the module's docstring)."""
     names = ", ".join(map(_q, columns))
-    union = " UNION ALL ".join(_positioned(path, members, columns, dtypes)
-                               for path, members in _by_part(sources).items())
+    union = _positioned(sources, columns, dtypes)
+    hashes = session.spill / "hashes.parquet"
     session.run("SET preserve_insertion_order = false")  # nothing here needs the scan's order: spill freely
     try:
         session.run("CREATE OR REPLACE TEMP TABLE _repeated (h UBIGINT, n BIGINT)")
-        # One count per distinct hash; in buckets of at most BUCKET_ROWS rows, so the table of counts
-        # stays the same size however large the drop (DuckDB would spill, but only up to its limit).
-        # The hashes are computed again in each pass: kept in a table, they would grow with the drop.
+        # Every row's hash written once to a file (8 bytes a row, on disk), then one count per distinct
+        # hash, in buckets of at most BUCKET_ROWS rows, so the table of counts stays the same size
+        # however large the drop (DuckDB would spill, but only up to its limit).
+        session.run(f"COPY (SELECT {row_hash(names)} AS h FROM ({union})) TO {_s(hashes)} "
+                    f"(FORMAT parquet, COMPRESSION uncompressed)")
         buckets = max(1, -(-sum(s.rows for s in sources) // BUCKET_ROWS))
         for bucket in range(buckets):
             where = f"WHERE h % {buckets} = {bucket}" if buckets > 1 else ""
-            session.run(f"INSERT INTO _repeated SELECT h, count(*) FROM (SELECT {row_hash(names)} AS h "
-                        f"FROM ({union})) {where} GROUP BY h HAVING count(*) > 1")
+            session.run(f"INSERT INTO _repeated SELECT h, count(*) FROM read_parquet({_s(hashes)}) {where} "
+                        f"GROUP BY h HAVING count(*) > 1")
         # The candidates compared exactly, at most about CANDIDATE_ROWS of them at a time.
         candidates = session.run("SELECT coalesce(sum(n), 0) FROM _repeated")[0][0]
         passes = max(1, -(-candidates // CANDIDATE_ROWS))
@@ -201,6 +204,7 @@ def drop_positions(session: Session, sources: Sequence[Source], columns: Sequenc
         ).fetchnumpy()["_p"] for p in range(passes)]
     finally:
         session.run("DROP TABLE IF EXISTS _repeated")
+        hashes.unlink(missing_ok=True)
         session.run("SET preserve_insertion_order = true")
     return np.sort(np.concatenate([np.zeros(0, dtype=np.int64), *(np.asarray(f, dtype=np.int64) for f in found)]))
 
@@ -210,29 +214,22 @@ def row_hash(names: str) -> str:
     return f"hash({names})"
 
 
-def _by_part(sources: Sequence[Source]) -> dict[Path, list[tuple[int, Source]]]:
-    """The sources (with their place in the merge) grouped by the part that holds them."""
-    parts: dict[Path, list[tuple[int, Source]]] = {}
-    for i, source in enumerate(sources):
-        parts.setdefault(source.path, []).append((i, source))
-    return parts
+def _positioned(sources: Sequence[Source], columns: Sequence[str], dtypes: Mapping[str, str]) -> str:
+    """One scan of every part: the sources' rows in merged columns and types, each with its position
+    ``_p`` (its place in the merge, then its row in its part); rows of a shared part that belong to
+    no source (a file left to the full rules) are left out.
 
-
-def _positioned(path: Path, members: Sequence[tuple[int, Source]], columns: Sequence[str],
-                dtypes: Mapping[str, str]) -> str:
-    """One scan of a part: its sources' rows in merged columns and types, each with its position
-    ``_p`` (its place in the merge, then its row in the part)."""
-    source = members[0][1]
-    fields = [f"CAST({_q(c)} AS {SQL_TYPE[dtypes[c]]})" if c in source.columns
-              else f"CAST(NULL AS {SQL_TYPE[dtypes[c]]})" for c in columns]
-    if source.selector is None:
-        place, where = str(members[0][0]), ""
-    else:
-        place = "CASE _f " + " ".join(f"WHEN {s.selector} THEN {i}" for i, s in members) + " END"
-        where = f"WHERE _f IN ({', '.join(str(s.selector) for _, s in members)})"
-    return (f"SELECT {', '.join(f'{f} AS {_q(c)}' for f, c in zip(fields, columns))}, "
-            f"({place}) * {POSITION_STRIDE} + file_row_number AS _p "
-            f"FROM read_parquet({_s(path)}, file_row_number = true) {where}")
+    One multi-file read, not a UNION of one read per part: DuckDB sets up every branch of a UNION
+    at once, so its memory grew with the number of parts (by ~150 MB for 100 parts), and a drop of
+    many files would outgrow the memory limit."""
+    parts = list(dict.fromkeys(s.path for s in sources))
+    index = {path: i for i, path in enumerate(parts)}
+    places = ", ".join(f"({index[s.path]}, {s.selector or 0}, {place})" for place, s in enumerate(sources))
+    shared = "coalesce(r._f, 0)" if any(s.selector is not None for s in sources) else "0"
+    fields = ", ".join(f"CAST(r.{_q(c)} AS {SQL_TYPE[dtypes[c]]}) AS {_q(c)}" for c in columns)
+    return (f"SELECT {fields}, m._place * {POSITION_STRIDE} + r.file_row_number AS _p "
+            f"FROM read_parquet([{', '.join(_s(p) for p in parts)}], file_row_number = true, union_by_name = true) r "
+            f"JOIN (VALUES {places}) m(_part, _selector, _place) ON r.file_index = m._part AND {shared} = m._selector")
 
 
 def ordered_batches(sources: Sequence[Source], columns: Sequence[str], arrow_schema: Any,

@@ -9,8 +9,9 @@ baseline's pandas way, on the same files in the same run; then the same drop dou
 
 Times are measured inside each process around the work (interpreter start and imports excluded);
 peak memory is the whole process's. The same rows in ten times as many files show that memory does
-not grow with the number of files either. Every run starts with the disk settled (``os.sync``): the
-drop was just written, and the run that came first would otherwise pay for writing it back.
+not grow with the number of files either. Every run writes into an empty place and starts with the disk
+settled (``os.sync``): the drop was just written, and the run that came first would otherwise pay
+for writing it back.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -33,6 +35,7 @@ COLUMNS = "corporation, lastmonth_activity, lastyear_activity, number_of_employe
 
 
 def ours(data: Path, out: Path) -> tuple[float, float]:
+    shutil.rmtree(out, ignore_errors=True)  # every run a first ingestion, into an empty folder
     os.sync()
     _, mem, stdout = python_measured(f"""
 import sys, time; sys.path.insert(0, {str(REPO)!r})
@@ -57,6 +60,7 @@ DUCKDB_QUERIES = {
 
 
 def duckdb_own(data: Path, out: Path, query: str = "ordered", memory_limit: str = "") -> tuple[float, float]:
+    out.unlink(missing_ok=True)
     os.sync()
     setting = f"con.execute(\"SET memory_limit = '{memory_limit}'\").fetchall()" if memory_limit else ""
     _, mem, stdout = python_measured(f"""
@@ -74,6 +78,7 @@ print("SECONDS", time.perf_counter() - start)
 
 
 def pandas_way(data: Path, out: Path) -> tuple[float, float]:
+    out.unlink(missing_ok=True)
     os.sync()
     _, mem, stdout = python_measured(f"""
 import glob, time, pandas as pd

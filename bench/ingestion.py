@@ -4,7 +4,9 @@ baseline's pandas way, on the same files in the same run; then the same drop dou
 - ours: ``riskwatch.ingestion.ingest`` — every file checked by the rules, merged, de-duplicated,
   written as ``finaldata.csv`` and ``finaldata.parquet``, the batch written, the record updated.
 - DuckDB's own: one query reads the files, keeps the first of each exact duplicate in file order
-  and writes the CSV (DuckDB's defaults: all cores, 80 % of RAM). Its output must be our bytes.
+  and writes the CSV (DuckDB's defaults: all cores, 80 % of RAM). Its output must be our bytes:
+  this is the issue's figure. The same query within 512 MB, and ``SELECT DISTINCT`` (the rows in
+  whatever order DuckDB finds them: not the same file) are shown beside it.
 - pandas: read_csv per file, concat, drop_duplicates, to_csv (the baseline's way).
 
 Times are measured inside each process around the work (interpreter start and imports excluded);
@@ -114,16 +116,14 @@ def ingestion(rows: int = 10_000_000, files: int = 20, doubled: bool = True, rou
               f"DuckDB same job {_spread(runs['duck'])}, within 512 MB {_spread(runs['bounded'])}, "
               f"SELECT DISTINCT {_spread(runs['distinct'])}; medians below")
         result = [
-            Row(f"ingestion {label} vs DuckDB's SELECT DISTINCT", ours_t, distinct_t, "s",
-                "≤ 1.2x DuckDB's time", ours_t <= 1.2 * distinct_t),
-            Row(f"  vs DuckDB, same job (first kept, in order), identical={same}", ours_t, duck_t, "s",
-                "≤ 1.2x", ours_t <= 1.2 * duck_t),
+            Row(f"ingestion {label} vs DuckDB, same job (first kept, in order), identical={same}", ours_t,
+                duck_t, "s", "≤ 1.2x DuckDB's time", ours_t <= 1.2 * duck_t),
+            Row("  vs DuckDB's SELECT DISTINCT (rows in any order: another file)", ours_t, distinct_t, "s", "", None),
             Row("  vs DuckDB, same job within 512 MB (as ours)", ours_t, bounded_t, "s", "≤ 1.2x",
                 ours_t <= 1.2 * bounded_t),
             Row(f"ingestion {label} vs pandas", ours_t, pandas_t, "s", "faster than pandas", ours_t < pandas_t),
-            Row("ingestion peak memory vs DuckDB's SELECT DISTINCT", ours_mem, distinct_mem, "MB", "≤ 1,000 MB",
-                ours_mem <= 1000),
-            Row("  vs DuckDB, same job / within 512 MB", duck_mem, bounded_mem, "MB", "", None),
+            Row("ingestion peak memory vs DuckDB, same job", ours_mem, duck_mem, "MB", "≤ 1,000 MB", ours_mem <= 1000),
+            Row("  vs DuckDB, same job within 512 MB / SELECT DISTINCT", bounded_mem, distinct_mem, "MB", "", None),
             Row("ingestion peak memory vs pandas", ours_mem, pandas_mem, "MB", "≤ 1,000 MB", ours_mem <= 1000),
         ]
     if doubled:

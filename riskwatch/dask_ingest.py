@@ -136,7 +136,8 @@ def merge(client: Any, sources: Sequence[Source], schema: Schema, parquet: str |
                         folder=str(folder), csv=csv_path is not None)
         if csv_path is not None:
             _join_csv(folder, kept, columns, Path(csv_path))
-        _join_parquet(folder, kept, columns, dtypes, schema.id_column, parquet)  # last: the copy is as new as the CSV
+        # last: the copy is as new as the CSV
+        _join_parquet(folder, kept, columns, dtypes, schema.id_column, parquet)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     return columns, dtypes

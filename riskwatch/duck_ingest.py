@@ -86,7 +86,8 @@ def _read_csv_as_text(files: str, header: Sequence[str]) -> str:
     """``read_csv`` of ``files`` (a SQL list of paths) with every column as text, and ``filename``."""
     columns = "{" + ", ".join(f"{_s(c)}: 'VARCHAR'" for c in header) + "}"
     return (f"read_csv({files}, header = true, columns = {columns}, auto_detect = false, delim = ',', "
-            f"quote = '\"', escape = '\"', strict_mode = true, null_padding = false, filename = true, buffer_size = {CSV_BUFFER})")
+            f"quote = '\"', escape = '\"', strict_mode = true, null_padding = false, filename = true, "
+            f"buffer_size = {CSV_BUFFER})")
 
 
 def clean_files(session: Session, paths: Sequence[Path], schema: Schema, folder: Path) -> dict[Path, StagedFile]:
@@ -152,10 +153,13 @@ def _stage_group(session: Session, paths: Sequence[Path], header: Sequence[str],
         odd.append(f"{_q(schema.target)} IS NULL OR {_q(schema.target)} NOT IN ('0', '1')")
         typed.append(f"TRY_CAST({_q(schema.target)} AS BIGINT) AS {_q(schema.target)}")
     files = "[" + ", ".join(_s(p) for p in paths) + "]"
+    # A part is read a few times and thrown away: neither compressed nor given dictionaries (of ids,
+    # one entry per row).
     try:  # the scan keeps file order, rows in order (preserve_insertion_order): a merge reads positions back
         session.run(f"COPY (SELECT list_position({files}, filename) AS _f, {', '.join(typed)}, "
                     f"({' OR '.join(f'coalesce({t}, false)' for t in odd)}) AS _odd "
-                    f"FROM {_read_csv_as_text(files, header)}) TO {_s(part)} (FORMAT parquet, COMPRESSION uncompressed, DICTIONARY_SIZE_LIMIT 1)")
+                    f"FROM {_read_csv_as_text(files, header)}) TO {_s(part)} "
+                    f"(FORMAT parquet, COMPRESSION uncompressed, DICTIONARY_SIZE_LIMIT 1)")
         nulls = [f"count(*) FILTER ({_q(c)} IS NULL)" for c in schema.numeric_features] or ["0"]
         found = session.run(f"SELECT _f, count(*), count(*) FILTER (_odd), {', '.join(nulls)} "
                             f"FROM read_parquet({_s(part)}) GROUP BY _f")

@@ -101,10 +101,10 @@ _ABANDON = object()
 
 class _ParquetOnItsThread:
     """A pyarrow Parquet writer fed batches through a short queue and writing ``path`` on its own
-    thread (it releases the GIL while encoding), so the Parquet file is encoded while the CSV is formatted from
-    the same batches. The file appears whole (:func:`~riskwatch.newdata.atomic_write`) when the ``with``
-    block ends normally, and not at all when it ends by an exception. A failure to write is raised
-    by the next :meth:`put` and by :meth:`close`."""
+    thread (it releases the GIL while encoding), so the Parquet file is encoded while the CSV is
+    formatted from the same batches. The file appears whole (:func:`~riskwatch.newdata.atomic_write`)
+    when the ``with`` block ends normally, and not at all when it ends by an exception. A failure
+    to write is raised by the next :meth:`put` and by :meth:`close`."""
 
     def __init__(self, path: Path, arrow_schema: Any, options: Mapping[str, Any] | None = None):
         import queue

@@ -69,6 +69,17 @@ def kernels(processes: list[psutil.Process]) -> list[psutil.Process]:
     return found
 
 
+def command_lines_of(processes: list[psutil.Process]) -> list[str]:
+    """The command lines of those still running (one that ended while we looked has none to show)."""
+    lines = []
+    for process in processes:
+        try:
+            lines.append(" ".join(process.cmdline()))
+        except psutil.Error:
+            pass
+    return lines
+
+
 def wait_until(condition, seconds: float) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -171,7 +182,7 @@ def test_dashboard_with_a_token_asks_for_it(tmp_path: Path) -> None:
         assert refused.value.code == 302 and "/login" in refused.value.headers["Location"]
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/?token={TOKEN}", timeout=90) as response:
             assert response.status == 200
-        command_lines = [" ".join(p.cmdline()) for p in psutil.Process(process.pid).children(recursive=True)]
+        command_lines = command_lines_of(psutil.Process(process.pid).children(recursive=True))
         assert command_lines and not any(TOKEN in line for line in command_lines)
     finally:
         stop_process_tree(process.pid, grace=5)

@@ -36,9 +36,17 @@ SCHEMA = ('Schema("corporation", ("lastmonth_activity", "lastyear_activity", "nu
 COLUMNS = "corporation, lastmonth_activity, lastyear_activity, number_of_employees, exited"
 
 
-def ours(data: Path, out: Path) -> tuple[float, float]:
-    shutil.rmtree(out, ignore_errors=True)  # every run a first ingestion, into an empty folder
+def _fresh(out: Path) -> None:
+    """No earlier run's output where this run writes (replacing it costs), and the disk settled."""
+    if out.is_dir():
+        shutil.rmtree(out)
+    else:
+        out.unlink(missing_ok=True)
     os.sync()
+
+
+def ours(data: Path, out: Path) -> tuple[float, float]:
+    _fresh(out)  # every run a first ingestion, into an empty folder
     _, mem, stdout = python_measured(f"""
 import sys, time; sys.path.insert(0, {str(REPO)!r})
 from riskwatch.config import Schema
@@ -62,8 +70,7 @@ DUCKDB_QUERIES = {
 
 
 def duckdb_own(data: Path, out: Path, query: str = "ordered", memory_limit: str = "") -> tuple[float, float]:
-    out.unlink(missing_ok=True)
-    os.sync()
+    _fresh(out)
     setting = f"con.execute(\"SET memory_limit = '{memory_limit}'\").fetchall()" if memory_limit else ""
     _, mem, stdout = python_measured(f"""
 import glob, time, duckdb
@@ -80,8 +87,7 @@ print("SECONDS", time.perf_counter() - start)
 
 
 def pandas_way(data: Path, out: Path) -> tuple[float, float]:
-    out.unlink(missing_ok=True)
-    os.sync()
+    _fresh(out)
     _, mem, stdout = python_measured(f"""
 import glob, time, pandas as pd
 start = time.perf_counter()

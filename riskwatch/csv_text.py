@@ -23,7 +23,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-QUOTED = '[,"\\n]'   # what makes pandas quote a text value
+QUOTE_CHARS = ',"\n'   # a text value holding any of these is quoted by pandas (a header name too)
 
 
 def can_write(arrow_schema: Any) -> bool:
@@ -63,7 +63,7 @@ def _text(column: Any) -> Any:
     column = column.cast(pa.string()) if column.type != pa.string() else column
     if not _may_need_quotes(column):
         return column
-    quote = pc.match_substring_regex(column, QUOTED)
+    quote = pc.match_substring_regex(column, "[" + QUOTE_CHARS + "]")
     doubled = pc.replace_substring(column, '"', '""')
     quoted = pc.binary_join_element_wise('"', doubled, '"', "")
     return pc.if_else(quote, quoted, column)
@@ -80,8 +80,8 @@ def _small_digits(suffix: str) -> Any:
 
 
 def _small(column: Any) -> bool:
-    """Whether every value is an integer in [0, SMALL) (counts and amounts mostly are)."""
-    if _is_text(column.type) or column.null_count:
+    """Whether every value of an integer column is in [0, SMALL) (counts and amounts mostly are)."""
+    if column.null_count:
         return False
     low, high = pc.min_max(column).values()
     return low.is_valid and low.as_py() >= 0 and high.as_py() < SMALL
@@ -108,7 +108,7 @@ def _may_need_quotes(column: Any) -> bool:
     if data is None:
         return False
     chars = np.frombuffer(data, dtype=np.uint8)
-    return bool(((chars == 44) | (chars == 34) | (chars == 10)).any())
+    return any(bool((chars == code).any()) for code in QUOTE_CHARS.encode())
 
 
 def _empty(rows: int) -> Any:
@@ -127,4 +127,4 @@ def _is_text(kind: Any) -> bool:
 
 
 def _needs_quotes(name: str) -> bool:
-    return any(c in name for c in ',"\n')
+    return any(c in name for c in QUOTE_CHARS)

@@ -180,7 +180,7 @@ def drop_positions(session: Session, sources: Sequence[Source], columns: Sequenc
                    dtypes: Mapping[str, str]) -> np.ndarray:
     """The sorted positions of the rows that repeat an earlier row exactly (see the module's docstring)."""
     names = ", ".join(map(_q, columns))
-    union = _positioned(sources, columns, dtypes)
+    rows = _positioned(sources, columns, dtypes)
     hashes = session.spill / "hashes.parquet"
     session.run("SET preserve_insertion_order = false")  # nothing here needs the scan's order: spill freely
     try:
@@ -188,7 +188,7 @@ def drop_positions(session: Session, sources: Sequence[Source], columns: Sequenc
         # Every row's hash written once to a file (8 bytes a row, on disk), then one count per distinct
         # hash, in buckets of at most BUCKET_ROWS rows, so the table of counts stays the same size
         # however large the drop (DuckDB would spill, but only up to its limit).
-        session.run(f"COPY (SELECT {row_hash(names)} AS h FROM ({union})) TO {_s(hashes)} "
+        session.run(f"COPY (SELECT {row_hash(names)} AS h FROM ({rows})) TO {_s(hashes)} "
                     f"(FORMAT parquet, COMPRESSION uncompressed)")
         buckets = max(1, -(-sum(s.rows for s in sources) // BUCKET_ROWS))
         for bucket in range(buckets):
@@ -199,14 +199,14 @@ def drop_positions(session: Session, sources: Sequence[Source], columns: Sequenc
         candidates = session.run("SELECT coalesce(sum(n), 0) FROM _repeated")[0][0]
         passes = max(1, -(-candidates // CANDIDATE_ROWS))
         found = [session.con.execute(
-            f"SELECT _p FROM (SELECT _p, row_number() OVER (PARTITION BY {names} ORDER BY _p) AS k FROM ({union}) "
+            f"SELECT _p FROM (SELECT _p, row_number() OVER (PARTITION BY {names} ORDER BY _p) AS k FROM ({rows}) "
             f"WHERE {row_hash(names)} IN (SELECT h FROM _repeated WHERE h % {passes} = {p})) WHERE k > 1"
         ).fetchnumpy()["_p"] for p in range(passes)]
     finally:
         session.run("DROP TABLE IF EXISTS _repeated")
         hashes.unlink(missing_ok=True)
         session.run("SET preserve_insertion_order = true")
-    return np.sort(np.concatenate([np.zeros(0, dtype=np.int64), *(np.asarray(f, dtype=np.int64) for f in found)]))
+    return np.sort(np.concatenate(found).astype(np.int64))
 
 
 def row_hash(names: str) -> str:

@@ -70,15 +70,16 @@ def hash_input_files(input_folder: str | Path, record: list[dict[str, Any]] | No
             known[(entry["path"], entry["size"], entry["mtime_ns"])] = entry["sha256"]
     found = []
     for path in list_input_files(input_folder):
-        stat = path.stat()
-        found.append((path.resolve(), stat, known.get((str(path.resolve()), stat.st_size, stat.st_mtime_ns))))
+        path, stat = path.resolve(), path.stat()
+        found.append((path, stat, known.get((str(path), stat.st_size, stat.st_mtime_ns))))
     unknown = [path for path, _, sha in found if sha is None]
     hashed = dict(zip(unknown, _hash_all(unknown)))
     return [InputFile(path, sha or hashed[path], stat.st_size, stat.st_mtime_ns) for path, stat, sha in found]
 
 
 def _hash_all(paths: list[Path]) -> list[str]:
-    """The files' SHA-256, two at a time when there are several (hashlib lets go of the GIL)."""
+    """The files' SHA-256, one file per core (at most 4) when there are several (hashlib lets go of
+    the GIL)."""
     if len(paths) < 2:
         return [file_sha256(p) for p in paths]
     from concurrent.futures import ThreadPoolExecutor

@@ -58,26 +58,16 @@ def alive(process: psutil.Process) -> bool:
         return False
 
 
+def command_line(process: psutil.Process) -> str:
+    """Its command line; empty for one that ended while we looked (it has none to show)."""
+    try:
+        return " ".join(process.cmdline())
+    except psutil.Error:
+        return ""
+
+
 def kernels(processes: list[psutil.Process]) -> list[psutil.Process]:
-    found = []
-    for process in processes:
-        try:
-            if alive(process) and "ipykernel_launcher" in " ".join(process.cmdline()):
-                found.append(process)
-        except psutil.Error:
-            pass
-    return found
-
-
-def command_lines_of(processes: list[psutil.Process]) -> list[str]:
-    """The command lines of those still running (one that ended while we looked has none to show)."""
-    lines = []
-    for process in processes:
-        try:
-            lines.append(" ".join(process.cmdline()))
-        except psutil.Error:
-            pass
-    return lines
+    return [p for p in processes if alive(p) and "ipykernel_launcher" in command_line(p)]
 
 
 def wait_until(condition, seconds: float) -> bool:
@@ -103,7 +93,7 @@ def assert_stops_everything(process: subprocess.Popen, port: int, sig: int) -> N
     assert wait_until(lambda: not answers(port), 5), "the port still answers 5 s after the signal"
     assert process.wait(timeout=15) == 0
     assert wait_until(lambda: not any(alive(p) for p in tree), 5), \
-        f"left running: {[' '.join(p.cmdline())[:120] for p in tree if alive(p)]}"
+        f"left running: {[command_line(p)[:120] for p in tree if alive(p)]}"
     output = process.stdout.read()
     assert "Traceback" not in output, output[-2000:]
 
@@ -182,7 +172,8 @@ def test_dashboard_with_a_token_asks_for_it(tmp_path: Path) -> None:
         assert refused.value.code == 302 and "/login" in refused.value.headers["Location"]
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/?token={TOKEN}", timeout=90) as response:
             assert response.status == 200
-        command_lines = command_lines_of(psutil.Process(process.pid).children(recursive=True))
+        command_lines = [line for p in psutil.Process(process.pid).children(recursive=True)
+                         if (line := command_line(p))]
         assert command_lines and not any(TOKEN in line for line in command_lines)
     finally:
         stop_process_tree(process.pid, grace=5)

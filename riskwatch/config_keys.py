@@ -70,6 +70,7 @@ MEANINGS: dict[str, str] = {
     "runtime.execution_timeout": "seconds a notebook cell may take",
     "runtime.start_timeout": "seconds a kernel may take to start",
     "runtime.warm_kernels": "start each stage's kernel (and its imports) while the previous stage runs",
+    "runtime.fork_kernels": "with warm_kernels: fork each kernel from one process that has done the imports",
     "report.chromium": "Chromium for the PDF (path or command); empty: `$RISKWATCH_CHROMIUM`, then the usual names",
     "report.index_url": "package index for the dependency check; empty: pip's own",
     "report.dependency_timeout": "seconds per index lookup; offline never fails the stage",

@@ -55,10 +55,18 @@ class KernelPool:
     """
 
     def __init__(self, kernel_name: str, cwd: Path, start_timeout: float, extra_arguments: Sequence[str] = (),
-                 preloads: Sequence[str] = (), ahead: int = 2):
+                 preloads: Sequence[str] = (), ahead: int = 2, fork: bool = False):
         self.kernel_name, self.cwd, self.start_timeout = kernel_name, Path(cwd), float(start_timeout)
         self.extra_arguments, self.ahead = list(extra_arguments), ahead
         self.preloads = list(preloads)
+        self._server = None
+        if fork:  # kernels forked from one process that imports once (riskwatch.kernel_forks)
+            from riskwatch.kernel_forks import ForkServer
+
+            try:
+                self._server = ForkServer(self.cwd)
+            except OSError:
+                self._server = None
         self._starter = ThreadPoolExecutor(ahead, thread_name_prefix="riskwatch-kernel-start")
         self._stopper = ThreadPoolExecutor(1, thread_name_prefix="riskwatch-kernel-stop")
         self._stopper.submit(__import__, "papermill")  # the runner needs it for the first stage: meanwhile
@@ -92,11 +100,21 @@ class KernelPool:
             if spare.exception() is None:
                 self.release(spare.result())
         self._stopper.shutdown(wait=True)
+        if self._server is not None:
+            self._server.close()
 
     async def _start(self, preload: str) -> Any:
         from jupyter_client.manager import AsyncKernelManager
 
         km = AsyncKernelManager(kernel_name=self.kernel_name)
+        if self._server is not None:
+            import uuid
+
+            from riskwatch.kernel_forks import ForkProvisioner
+
+            km.kernel_id = str(uuid.uuid4())
+            km.provisioner = ForkProvisioner(kernel_id=km.kernel_id, kernel_spec=km.kernel_spec, parent=km)
+            km.provisioner.server, km.provisioner.preload = self._server, preload
         # The kernel's own stderr stays out of the runner's: a kernel that cannot start (a full disk)
         # must not print a traceback into cron's mail; papermill then starts one and says why.
         await km.start_kernel(cwd=str(self.cwd), extra_arguments=self.extra_arguments, stderr=subprocess.DEVNULL)

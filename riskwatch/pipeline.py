@@ -180,7 +180,8 @@ def run_stages(stages: tuple[Stage, ...], cfg: Config, state: CycleState, record
         kernel_environment(cfg)
         folder = notebooks_folder or cfg.notebooks_path
         pool = KernelPool(cfg.runtime["kernel_name"], state.run_dir, cfg.runtime["start_timeout"], KERNEL_ARGUMENTS,
-                          [imports_of(stage.notebook_path(folder)) for stage in stages])
+                          [imports_of(stage.notebook_path(folder)) for stage in stages],
+                          fork=cfg.runtime["fork_kernels"])
         pool.warm()
     try:
         _run_stages(stages, cfg, state, recorder, notebooks_folder, pool)

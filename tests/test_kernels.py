@@ -57,7 +57,8 @@ def test_a_warm_kernel_runs_a_stage_as_a_fresh_one_would(project: Path, tmp_path
     assert not km.has_kernel or not _alive(km)
 
 
-def test_each_kernel_serves_one_notebook_even_after_a_failure(project: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("fork", [False, True], ids=["started", "forked"])
+def test_each_kernel_serves_one_notebook_even_after_a_failure(project: Path, tmp_path: Path, fork: bool) -> None:
     cfg = load_config(project)
     folder = tmp_path / "notebooks"
     folder.mkdir()
@@ -71,7 +72,7 @@ def test_each_kernel_serves_one_notebook_even_after_a_failure(project: Path, tmp
     state.run_dir.mkdir()
     kernel_environment(cfg)
     pool = KernelPool("python3", state.run_dir, 60, KERNEL_ARGUMENTS,
-                      [imports_of(folder / fails), imports_of(folder / looks)], ahead=2)
+                      [imports_of(folder / fails), imports_of(folder / looks)], ahead=2, fork=fork)
     try:
         first = pool.take()
         with pytest.raises(StageFailed, match="boom") as failed:

@@ -23,6 +23,7 @@ class RunStarted:
 class StageStarted:
     stage: str
     purpose: str
+    beside: tuple[str, ...] = ()        # the stages running side by side with this one
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import fcntl
 import os
 import secrets
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +24,7 @@ from riskwatch.deployment import deploy_version, sync_production_folder
 from riskwatch.decisions import Decision
 from riskwatch.environment import EXIT_ENVIRONMENT, describe_environment_reason, environment_failure
 from riskwatch.events import Decided, Failed, RolledBack, RunStarted, StageEnded, StageStarted
-from riskwatch.executor import KERNEL_ARGUMENTS, StageFailed, execute_stage, kernel_environment
+from riskwatch.executor import KERNEL_ARGUMENTS, StageFailed, StageRun, execute_stage, kernel_environment
 from riskwatch.kernels import KernelPool, imports_of
 from riskwatch.faults import kill_point
 from riskwatch.integrity import integrity_advice, production_problem
@@ -32,7 +33,7 @@ from riskwatch.newdata import atomic_write_text, detect_new_files
 from riskwatch.reconcile import reconcile
 from riskwatch.recorder import Echo, Recorder, read_pending
 from riskwatch.registry import Registry
-from riskwatch.stages import STAGES, Stage
+from riskwatch.stages import STAGES, Stage, side_by_side
 
 EXIT_OK = 0              # cycle completed, or nothing new to do
 EXIT_STAGE_FAILED = 1    # a stage raised, timed out or lost its kernel; the partial notebook is kept
@@ -192,31 +193,56 @@ def run_stages(stages: tuple[Stage, ...], cfg: Config, state: CycleState, record
 
 def _run_stages(stages: tuple[Stage, ...], cfg: Config, state: CycleState, recorder: Recorder,
                 notebooks_folder: Path | None, pool: KernelPool | None) -> None:
-    for stage in stages:
+    for group in side_by_side(stages):
         if recorder.environment_problem is not None:  # the machine refuses writes: stop here, cleanly
-            raise StageFailed(stage.name, state.run_dir, f"not started: {recorder.environment_problem}")
-        runs, events = stage.runs_when.evaluate(state)
-        recorder.record(*events)
-        if not runs:
-            continue
-        recorder.record(StageStarted(stage.name, stage.purpose))
-        kill_point(f"before:{stage.name}")
-        km = pool.take() if pool is not None else None
+            raise StageFailed(group[0].name, state.run_dir, f"not started: {recorder.environment_problem}")
+        running = []
+        for stage in group:  # side by side, no stage decides on what another of the group glues
+            runs, events = stage.runs_when.evaluate(state)
+            recorder.record(*events)
+            if runs:
+                running.append(stage)
+        for stage in running:
+            recorder.record(StageStarted(stage.name, stage.purpose, tuple(s.name for s in running if s is not stage)))
+            kill_point(f"before:{stage.name}")
+        kms = [pool.take() if pool is not None else None for _ in running]
         try:
-            done = execute_stage(stage, cfg, state, notebooks_folder, km)
-        except StageFailed as exc:
-            state.scraps[stage.name] = exc.scraps
-            recorder.record(StageEnded(stage.name, str(exc.notebook_path), exc.started_at, exc.seconds, exc.reason))
-            raise
+            ends = execute_side_by_side(running, cfg, state, notebooks_folder, kms)
         finally:
-            if pool is not None:
-                pool.release(km)
-        state.scraps[stage.name] = done.scraps
-        kill_point(f"after:{stage.name}")  # e.g. production switched, nothing recorded yet
-        recorder.record(StageEnded(stage.name, str(done.notebook), done.started_at, done.seconds))
-        recorder.record(*stage.then(state, done.scraps))
-        if stage.after is not None:
-            recorder.record(*stage.after(cfg, state, done.notebook))
+            for km in kms:
+                if pool is not None:
+                    pool.release(km)
+        failed = None
+        for stage, end in zip(running, ends):  # recorded in the stage list's order, however they ended
+            if isinstance(end, StageFailed):
+                state.scraps[stage.name] = end.scraps
+                recorder.record(StageEnded(stage.name, str(end.notebook_path), end.started_at, end.seconds,
+                                           end.reason))
+                failed = failed or end
+                continue
+            state.scraps[stage.name] = end.scraps
+            kill_point(f"after:{stage.name}")  # e.g. production switched, nothing recorded yet
+            recorder.record(StageEnded(stage.name, str(end.notebook), end.started_at, end.seconds))
+            recorder.record(*stage.then(state, end.scraps))
+            if stage.after is not None:
+                recorder.record(*stage.after(cfg, state, end.notebook))
+        if failed is not None:
+            raise failed
+
+
+def execute_side_by_side(stages: list[Stage], cfg: Config, state: CycleState, notebooks_folder: Path | None,
+                         kms: list[Any]) -> list[StageRun | StageFailed]:
+    """Each stage's run or failure, the stages executed at once (one thread each, one kernel each)."""
+    def run(stage: Stage, km: Any) -> StageRun | StageFailed:
+        try:
+            return execute_stage(stage, cfg, state, notebooks_folder, km)
+        except StageFailed as exc:
+            return exc
+
+    if len(stages) < 2:
+        return [run(stage, km) for stage, km in zip(stages, kms)]
+    with ThreadPoolExecutor(len(stages), thread_name_prefix="riskwatch-stage") as threads:
+        return list(threads.map(run, stages, kms))
 
 
 def dry_run(cfg: Config) -> str:

@@ -48,6 +48,9 @@ class Stage:
     writes: tuple[str, ...] = ()
     then: Callable[[CycleState, dict[str, Any]], list] = cycle.nothing
     after: Callable[[Config, CycleState, Path], list] | None = None  # file work on the executed notebook
+    # The stage just before this one, when neither reads what the other writes or decides: both
+    # start together once the stages before them have ended (see :func:`side_by_side`).
+    beside: str = ""
 
     def notebook_path(self, notebooks_folder: Path) -> Path:
         path = Path(self.notebook)
@@ -100,7 +103,7 @@ STAGES: tuple[Stage, ...] = (
     Stage("labels", "01c_labels.ipynb", "measure earlier scorings against the outcomes that arrived", NEW_LABELS,
           {"labels_path": "run.labels_path", "runs_path": "config.runs_path", "run_id": "run.run_id", **SCHEMA},
           scraps=("realised", "n_unmatched"), reads=(layout.LABELS, f"earlier runs' {layout.RISK_SCORES}"),
-          then=cycle.outcomes_arrived),
+          then=cycle.outcomes_arrived, beside="drift"),
     Stage("training", "02_training.ipynb", "fit a new model on finaldata", RETRAIN,
           {"finaldata_path": "config.finaldata_path", "record_path": "config.record_path",
            "registry_path": "config.registry_path", "output_model_path": "config.output_model_path",
@@ -134,7 +137,7 @@ STAGES: tuple[Stage, ...] = (
            "index_url": "config.report.index_url", "dependency_timeout": "config.report.dependency_timeout",
            **LABELLED_SCHEMA},
           scraps=("diagnostics_path",), reads=(layout.FINALDATA, "test data", "registry", "ledger"),
-          writes=(layout.DIAGNOSTICS,)),
+          writes=(layout.DIAGNOSTICS,), beside="risk"),
     Stage("reporting", "06_reporting.ipynb", "write the report", ALWAYS,
           {"run_id": "run.run_id", "mode": "config.mode", "outcome": "run.outcome",
            "decisions": "run.decision_record", "drift_check": "run.drift_check",
@@ -149,11 +152,25 @@ STAGES: tuple[Stage, ...] = (
 )
 
 
+def side_by_side(stages: tuple[Stage, ...]) -> list[tuple[Stage, ...]]:
+    """The stages in running order, each stage that runs ``beside`` the one before it together with
+    it. A stage whose ``beside`` is not the one just before it (a stage was put in between) runs
+    after the one before it, as any other."""
+    groups: list[list[Stage]] = []
+    for stage in stages:
+        if groups and stage.beside and stage.beside == groups[-1][-1].name:
+            groups[-1].append(stage)
+        else:
+            groups.append([stage])
+    return [tuple(group) for group in groups]
+
+
 def stage_table(stages: tuple[Stage, ...] = STAGES) -> str:
     """The README's "How it fits together" table, generated from the stage list."""
     rows = ["| stage | notebook | runs when | reads | writes |", "|---|---|---|---|---|"]
     for stage in stages:
-        rows.append(f"| {stage.name} | `{stage.notebook}` | {stage.runs_when.says} | "
+        beside = f"; beside {stage.beside}" if stage.beside else ""
+        rows.append(f"| {stage.name} | `{stage.notebook}` | {stage.runs_when.says}{beside} | "
                     f"{', '.join(stage.reads) or '—'} | {', '.join(stage.writes) or '—'} |")
     return "\n".join(rows)
 

@@ -388,3 +388,77 @@ def test_unlabelled_clients_get_a_risk_list_an_estimate_and_later_a_realised_sco
     scoring = TestClient(create_app(cfg)).get("/scoring").json()["estimate_without_labels"]
     assert scoring["last_realised"]["realised_f1"] == pytest.approx(history["realised_f1"])
     assert "Performance before outcomes arrive" in dashboard.last_run_summary(dashboard.load_state(project))
+
+
+def _span_stage(folder: Path, name: str, fails: bool = False, beside: str = "") -> Stage:
+    """A probe stage that glues when it ran (and then fails, if asked)."""
+    parameters = new_code_cell("run_id = ''")
+    parameters.metadata["tags"] = ["parameters"]
+    work = ("import time\nfrom riskwatch.scraps import glue\nstart = time.time()\ntime.sleep(2)\n"
+            "glue('span', [start, time.time()])" + ("\nraise RuntimeError('probe failed')" if fails else ""))
+    nb = new_notebook(cells=[parameters, new_code_cell(work),
+                             new_code_cell("from riskwatch.scraps import glue\nglue('stage_finished', True)")],
+                      metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    nbformat.write(nb, folder / f"{name}.ipynb")
+    return Stage(name, f"{name}.ipynb", f"probe {name}", ALWAYS, {"run_id": "run.run_id"}, ("span",), beside=beside)
+
+
+@pytest.mark.parametrize("second_fails", [False, True], ids=["both-finish", "one-fails"])
+def test_stages_beside_each_other_run_at_once_and_are_recorded_in_order(project: Path, tmp_path: Path,
+                                                                      second_fails: bool) -> None:
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    stages = (_span_stage(folder, "first"), _span_stage(folder, "second", second_fails, beside="first"),
+              _span_stage(folder, "third"))
+    lines: list[str] = []
+    result = run_cycle(load_config(project), stages=stages, notebooks_folder=folder, echo=lines.append)
+    record = json.loads((result.run_dir / "run.json").read_text())
+    spans = {}
+    for stage in record["stages"]:
+        from riskwatch.scraps import read_scraps
+        spans[stage["name"]] = read_scraps(Path(stage["notebook"]))["span"]
+    assert spans["first"][0] < spans["second"][1] and spans["second"][0] < spans["first"][1]  # they overlapped
+    ledger = [r["stage"] for r in Ledger(load_config(project).ledger_path).stages(result.run_id)]
+    if second_fails:
+        assert result.exit_code == 1 and record["error"]["stage"] == "second"
+        assert [(s["name"], s["outcome"]) for s in record["stages"]] == [("first", "ok"), ("second", "failed")]
+        assert ledger == ["first", "second"]  # the third never started; the first's end is kept
+        assert any("second FAILED: RuntimeError: probe failed" in line for line in lines)
+        assert (result.run_dir / "second.ipynb").exists()
+    else:
+        assert result.exit_code == 0 and ledger == ["first", "second", "third"]
+        assert spans["third"][0] >= max(spans["first"][1], spans["second"][1])  # after both
+        assert any("→ second" in line and "(beside first)" in line for line in lines)
+        assert any(line.strip().startswith("first done in") for line in lines)
+
+
+def test_side_by_side_changes_no_output(project: Path, tmp_path: Path) -> None:
+    """The first cycle with risk beside diagnostics writes what it writes with every stage in turn:
+    the risk list, diagnostics (timings apart: they are the stages ended before it) and the scraps."""
+    import dataclasses
+    import shutil
+
+    from riskwatch.scraps import read_scraps
+
+    in_turn = tmp_path / "in_turn"
+    shutil.copytree(project.parent, in_turn)
+    sequential = tuple(dataclasses.replace(s, beside="") for s in STAGES)
+    together = run_cycle(load_config(project), echo=lambda line: None)
+    alone = run_cycle(load_config(in_turn / project.name), stages=sequential, echo=lambda line: None)
+    assert together.outcome == alone.outcome == "deployed"
+    assert (together.run_dir / "risk_scores.csv").read_bytes() == (alone.run_dir / "risk_scores.csv").read_bytes()
+
+    def diagnostics(run_dir: Path) -> dict:
+        data = json.loads((run_dir / "diagnostics.json").read_text())
+        for key in ("timings", "dependencies", "run_id"):
+            data.pop(key, None)
+        return data
+
+    assert diagnostics(together.run_dir) == diagnostics(alone.run_dir)
+
+    def scraps(notebook: Path, root: Path, run_id: str) -> str:
+        return json.dumps(read_scraps(notebook), sort_keys=True).replace(str(root), "ROOT").replace(run_id, "RUN")
+
+    for notebook in sorted(together.run_dir.glob("*.ipynb")):
+        assert (scraps(notebook, project.parent, together.run_id)
+                == scraps(alone.run_dir / notebook.name, in_turn, alone.run_id)), notebook.name

@@ -10,7 +10,8 @@ import pytest
 from conftest import REPO
 from riskwatch.config import load_config
 from riskwatch.cycle import CycleState
-from riskwatch.stages import STAGES, Stage, resolve, stage_table
+from riskwatch.cycle import Decide
+from riskwatch.stages import STAGES, Stage, resolve, side_by_side, stage_table
 
 
 def full_state(tmp_path: Path) -> CycleState:
@@ -63,3 +64,24 @@ def test_absolute_notebook_paths_are_kept(tmp_path: Path) -> None:
     stage = Stage("x", str(tmp_path / "x.ipynb"), "x", STAGES[0].runs_when, {})
     assert stage.notebook_path(REPO / "notebooks") == tmp_path / "x.ipynb"
     assert STAGES[0].notebook_path(REPO / "notebooks") == REPO / "notebooks" / "01_ingestion.ipynb"
+
+
+def test_stages_declared_side_by_side_run_together_and_only_when_adjacent() -> None:
+    groups = [[s.name for s in group] for group in side_by_side(STAGES)]
+    assert ["drift", "labels"] in groups and ["risk", "diagnostics"] in groups
+    assert [name for group in groups for name in group] == [s.name for s in STAGES]  # order kept
+    at = [s.name for s in STAGES].index("diagnostics")
+    wedged = STAGES[:at] + (Stage("extra", "99_extra.ipynb", "test", STAGES[0].runs_when, {}),) + STAGES[at:]
+    assert ["risk", "extra"] not in [[s.name for s in g] for g in side_by_side(wedged)]
+    assert ["diagnostics"] in [[s.name for s in g] for g in side_by_side(wedged)]  # then it runs after extra
+
+
+def test_stages_side_by_side_neither_read_what_the_other_writes() -> None:
+    """What the stage list says each stage reads and writes: a stage beside another may not read
+    what that one writes (nor write what it reads), and its condition may not be a decision."""
+    by_name = {s.name: s for s in STAGES}
+    pairs = [(s, by_name[s.beside]) for s in STAGES if s.beside]
+    assert pairs
+    for a, b in pairs:
+        assert not set(a.reads) & set(b.writes) and not set(b.reads) & set(a.writes), (a.name, b.name)
+        assert not isinstance(a.runs_when, Decide) and not isinstance(b.runs_when, Decide)

@@ -37,22 +37,41 @@ INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 class ForkServer:
     """The fork server of one cycle: ``fork(request)`` returns a new kernel's pid."""
 
-    def __init__(self, cwd: Path):
+    def __init__(self, cwd: Path, timeout: float = 60):
         self.process = subprocess.Popen([sys.executable, "-m", __name__], cwd=str(cwd), stdin=subprocess.PIPE,
-                                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+                                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, bufsize=0)
+        self.timeout = timeout  # seconds an answer may take (imports included); then the server is stopped
         self._lock = threading.Lock()
 
     def fork(self, argv: list[str], cwd: str, env: dict[str, str], preload: str) -> int:
         """Ask for a kernel run as ``ipykernel_launcher argv`` after ``preload`` ran in the server."""
         request = json.dumps({"argv": argv, "cwd": cwd, "env": env, "preload": preload}) + "\n"
         with self._lock:
-            assert self.process.stdin is not None and self.process.stdout is not None
-            self.process.stdin.write(request.encode())
-            self.process.stdin.flush()
-            reply = self.process.stdout.readline().decode().strip()
+            assert self.process.stdin is not None
+            data = request.encode()
+            while data:
+                data = data[os.write(self.process.stdin.fileno(), data):]
+            reply = self._answer()
         if not reply.isdigit():
             raise RuntimeError(f"the kernel fork server did not fork: {reply or 'it has stopped'}")
         return int(reply)
+
+    def _answer(self) -> str:
+        """One line from the server, or "" if it ended or took longer than ``timeout`` (then it is
+        stopped: a server stuck in an import must not hold the cycle)."""
+        import select
+
+        assert self.process.stdout is not None
+        fd, line = self.process.stdout.fileno(), b""
+        while not line.endswith(b"\n"):
+            if not select.select([fd], [], [], self.timeout)[0]:
+                self.process.kill()
+                return ""
+            chunk = os.read(fd, 4096)
+            if not chunk:
+                return ""
+            line += chunk
+        return line.decode().strip()
 
     def close(self) -> None:
         """Stop the server (its kernels notice and stop too, if any is left)."""

@@ -5,6 +5,10 @@ Each kernel serves one notebook and is shut down after it: a stage never meets a
 state, and a stage after a failure gets a fresh kernel like any other. The warm-up runs silently
 (no execution count, no history, no output), so an executed notebook is exactly what an analyst
 gets from a new kernel. If a warm kernel cannot be had, papermill starts one as before.
+
+With ``fork``, kernels are forked from one process that imports once (:mod:`riskwatch.kernel_forks`)
+instead of each importing for itself. Kernels handed over answer papermill's readiness check in
+milliseconds (:func:`ready_client_class`).
 """
 
 from __future__ import annotations
@@ -52,7 +56,8 @@ class KernelPool:
     out). A skipped stage only means a kernel imported a little more or less than needed.
     ``take()`` hands over a started, warmed kernel manager (or None when warming failed: the caller
     lets papermill start its own) and starts warming the next; ``release(km)`` shuts a used one
-    down in the background; ``close()`` stops the spares and waits for every shutdown.
+    down in the background; ``close()`` stops the spares and waits for every shutdown (and the
+    fork server, with ``fork``).
     """
 
     def __init__(self, kernel_name: str, cwd: Path, start_timeout: float, extra_arguments: Sequence[str] = (),
@@ -65,12 +70,13 @@ class KernelPool:
             from riskwatch.kernel_forks import ForkServer
 
             try:
-                self._server = ForkServer(self.cwd)
+                self._server = ForkServer(self.cwd, self.start_timeout)
             except OSError:
                 self._server = None
         # Forked kernels start in a moment, one after the other and in the order asked for (the
         # first stage's never waits behind the imports of the second's); others start at once.
-        self._starter = ThreadPoolExecutor(1 if self._server is not None else ahead, thread_name_prefix="riskwatch-kernel-start")
+        self._starter = ThreadPoolExecutor(1 if self._server is not None else ahead,
+                                           thread_name_prefix="riskwatch-kernel-start")
         self._stopper = ThreadPoolExecutor(1, thread_name_prefix="riskwatch-kernel-stop")
         self._stopper.submit(__import__, "papermill")  # the runner needs it for the first stage: meanwhile
         self._spares: list[Future] = []

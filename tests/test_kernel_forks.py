@@ -132,6 +132,22 @@ def test_without_its_server_a_kernel_starts_the_usual_way(project: Path, tmp_pat
     assert done.scraps["echo"] == "fallback"
 
 
+def test_a_stuck_fork_server_is_stopped_and_the_kernel_starts_the_usual_way(project: Path, tmp_path: Path) -> None:
+    """An import that never ends in the server costs one start timeout, not the cycle."""
+    stuck = "if __name__ == 'builtins':  # only in the server, which runs preloads in a bare namespace\n" \
+            "    import time\n    time.sleep(600)"
+    pool = KernelPool("python3", tmp_path, 3, KERNEL_ARGUMENTS, [stuck], ahead=1, fork=True)
+    start = time.monotonic()
+    try:
+        km = pool.take()
+        assert km is not None and not isinstance(km.provisioner.process, ForkedKernel)
+        assert pool._server.process.poll() is not None  # stopped
+        pool.release(km)
+    finally:
+        pool.close()
+    assert time.monotonic() - start < 30
+
+
 def test_no_forked_kernel_outlives_a_killed_runner(project: Path, tmp_path: Path) -> None:
     """A runner killed outright (cron's timeout, the OOM killer) leaves neither server nor kernel."""
     script = textwrap.dedent(f"""

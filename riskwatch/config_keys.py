@@ -71,6 +71,7 @@ MEANINGS: dict[str, str] = {
     "runtime.start_timeout": "seconds a kernel may take to start",
     "runtime.warm_kernels": "start each stage's kernel (and its imports) while the previous stage runs",
     "runtime.fork_kernels": "with warm_kernels: fork each kernel from one process that has done the imports",
+    "runtime.side_by_side": "run the stages the stage list puts side by side at once (false: one after the other)",
     "report.chromium": "Chromium for the PDF (path or command); empty: `$RISKWATCH_CHROMIUM`, then the usual names",
     "report.index_url": "package index for the dependency check; empty: pip's own",
     "report.dependency_timeout": "seconds per index lookup; offline never fails the stage",

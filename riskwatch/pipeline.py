@@ -193,7 +193,7 @@ def run_stages(stages: tuple[Stage, ...], cfg: Config, state: CycleState, record
 
 def _run_stages(stages: tuple[Stage, ...], cfg: Config, state: CycleState, recorder: Recorder,
                 notebooks_folder: Path | None, pool: KernelPool | None) -> None:
-    for group in side_by_side(stages):
+    for group in side_by_side(stages) if cfg.runtime["side_by_side"] else [(stage,) for stage in stages]:
         if recorder.environment_problem is not None:  # the machine refuses writes: stop here, cleanly
             raise StageFailed(group[0].name, state.run_dir, f"not started: {recorder.environment_problem}")
         running = []

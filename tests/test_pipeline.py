@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import nbformat
 import pytest
@@ -403,20 +404,26 @@ def _span_stage(folder: Path, name: str, fails: bool = False, beside: str = "") 
     return Stage(name, f"{name}.ipynb", f"probe {name}", ALWAYS, {"run_id": "run.run_id"}, ("span",), beside=beside)
 
 
-@pytest.mark.parametrize("second_fails", [False, True], ids=["both-finish", "one-fails"])
-def test_stages_beside_each_other_run_at_once_and_are_recorded_in_order(project: Path, tmp_path: Path,
-                                                                      second_fails: bool) -> None:
-    folder = tmp_path / "notebooks"
-    folder.mkdir()
+def _spans(folder: Path, project: Path, second_fails: bool = False) -> tuple[Any, dict, list[str]]:
+    """Three probe stages, the second beside the first: the result, when each ran, what was said."""
+    from riskwatch.scraps import read_scraps
+
     stages = (_span_stage(folder, "first"), _span_stage(folder, "second", second_fails, beside="first"),
               _span_stage(folder, "third"))
     lines: list[str] = []
     result = run_cycle(load_config(project), stages=stages, notebooks_folder=folder, echo=lines.append)
     record = json.loads((result.run_dir / "run.json").read_text())
-    spans = {}
-    for stage in record["stages"]:
-        from riskwatch.scraps import read_scraps
-        spans[stage["name"]] = read_scraps(Path(stage["notebook"]))["span"]
+    spans = {stage["name"]: read_scraps(Path(stage["notebook"]))["span"] for stage in record["stages"]}
+    return result, spans, lines
+
+
+@pytest.mark.parametrize("second_fails", [False, True], ids=["both-finish", "one-fails"])
+def test_stages_beside_each_other_run_at_once_and_are_recorded_in_order(project: Path, tmp_path: Path,
+                                                                      second_fails: bool) -> None:
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    result, spans, lines = _spans(folder, project, second_fails)
+    record = json.loads((result.run_dir / "run.json").read_text())
     assert spans["first"][0] < spans["second"][1] and spans["second"][0] < spans["first"][1]  # they overlapped
     ledger = [r["stage"] for r in Ledger(load_config(project).ledger_path).stages(result.run_id)]
     if second_fails:
@@ -430,6 +437,18 @@ def test_stages_beside_each_other_run_at_once_and_are_recorded_in_order(project:
         assert spans["third"][0] >= max(spans["first"][1], spans["second"][1])  # after both
         assert any("→ second" in line and "(beside first)" in line for line in lines)
         assert any(line.strip().startswith("first done in") for line in lines)
+
+
+def test_side_by_side_turned_off_runs_one_after_the_other(project: Path, tmp_path: Path) -> None:
+    config = json.loads(project.read_text())
+    config["runtime"] = {**config.get("runtime", {}), "side_by_side": False}
+    project.write_text(json.dumps(config))
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    result, spans, lines = _spans(folder, project)
+    assert result.exit_code == 0
+    assert spans["first"][1] <= spans["second"][0] and spans["second"][1] <= spans["third"][0]
+    assert not any("beside" in line for line in lines)
 
 
 def test_side_by_side_changes_no_output(project: Path, tmp_path: Path) -> None:

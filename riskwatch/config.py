@@ -35,8 +35,7 @@ DEFAULT_DECISION: dict[str, Any] = {
     "estimated_drop": 0.1,         # retrain when the F1 estimated without labels falls this far below the test F1 (0: off)
 }
 DEFAULT_RUNTIME: dict[str, Any] = {"kernel_name": "python3", "execution_timeout": 600, "start_timeout": 60,
-                                   "warm_kernels": True, "fork_kernels": True,
-                                   "side_by_side": True}
+                                   "warm_kernels": True, "fork_kernels": True, "side_by_side": True}
 DEFAULT_REPORT: dict[str, Any] = {
     "chromium": "",              # path or command; empty: $RISKWATCH_CHROMIUM, then the usual names
     "index_url": "",             # package index for the dependency check; empty: pip's own

@@ -52,7 +52,7 @@ def cycle_and_tick() -> list[Row]:
             "s", "≤ 0.15 s, no kernel", statistics.median(ticks) <= 0.15),
         Row("full cycle on bundled data incl. PDF and HTML", cycle_s, bare, "s", "≤ 8 s (ratio: bare kernels)",
             cycle_s <= 8, better_when_lower=False),
-        Row("full cycle, forked kernels vs kernels started one by one", cycle_s, started_s, "s",
+        Row("full cycle vs kernels started one by one", cycle_s, started_s, "s",
             "(forking is runtime.fork_kernels)"),
         # ratio here is ours / bare kernel: the target is at most 1.2x
         Row("per-stage overhead vs bare kernel start/stop", overhead, bare, "s",

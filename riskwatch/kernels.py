@@ -81,21 +81,23 @@ class KernelPool:
         self._stopper.submit(__import__, "papermill")  # the runner needs it for the first stage: meanwhile
         self._spares: list[Future] = []
 
-    def warm(self) -> None:
-        """Keep ``ahead`` kernels on their way."""
-        while len(self._spares) < self.ahead:
+    def warm(self, wanted: int | None = None) -> None:
+        """Keep ``ahead`` kernels (``wanted``, if fewer) on their way."""
+        while len(self._spares) < min(self.ahead, self.ahead if wanted is None else wanted):
             preload = self.preloads.pop(0) if self.preloads else SCRAPBOOK
-            self._spares.append(self._starter.submit(_run, self._start(preload)))
+            self._spares.append(self._starter.submit(self._started, preload))
 
-    def take(self) -> Any | None:
-        """A warmed kernel manager for the next notebook, or None if warming failed."""
-        self.warm()
+    def take(self, later: int | None = None) -> Any | None:
+        """A warmed kernel manager for the next notebook, or None if warming failed. ``later``: how
+        many more kernels may still be asked for (no spare is started beyond them)."""
+        if not self._spares:
+            self.warm(1)
         future = self._spares.pop(0)
         try:
             km = future.result(timeout=self.start_timeout + 30)
         except Exception:  # noqa: BLE001 — papermill will start a kernel the usual way and report any failure
             km = None
-        self.warm()
+        self.warm(later)
         return km
 
     def release(self, km: Any | None) -> None:
@@ -104,13 +106,16 @@ class KernelPool:
 
     def close(self) -> None:
         spares, self._spares = self._spares, []
-        self._starter.shutdown(wait=True)  # the spares finish starting, then are stopped
+        self._starter.shutdown(wait=True, cancel_futures=True)  # started spares finish starting, then stop
         for spare in spares:
-            if spare.exception() is None:
+            if not spare.cancelled() and spare.exception() is None:
                 self.release(spare.result())
         self._stopper.shutdown(wait=True)
         if self._server is not None:
             self._server.close()
+
+    def _started(self, preload: str) -> Any:
+        return _run(self._start(preload))
 
     async def _start(self, preload: str) -> Any:
         from jupyter_client.manager import AsyncKernelManager

@@ -193,7 +193,10 @@ def run_stages(stages: tuple[Stage, ...], cfg: Config, state: CycleState, record
 
 def _run_stages(stages: tuple[Stage, ...], cfg: Config, state: CycleState, recorder: Recorder,
                 notebooks_folder: Path | None, pool: KernelPool | None) -> None:
-    for group in side_by_side(stages) if cfg.runtime["side_by_side"] else [(stage,) for stage in stages]:
+    groups = side_by_side(stages) if cfg.runtime["side_by_side"] else [(stage,) for stage in stages]
+    later = len(stages)  # stages that may still ask for a kernel
+    for group in groups:
+        later -= len(group)
         if recorder.environment_problem is not None:  # the machine refuses writes: stop here, cleanly
             raise StageFailed(group[0].name, state.run_dir, f"not started: {recorder.environment_problem}")
         running = []
@@ -205,29 +208,40 @@ def _run_stages(stages: tuple[Stage, ...], cfg: Config, state: CycleState, recor
         for stage in running:
             recorder.record(StageStarted(stage.name, stage.purpose, tuple(s.name for s in running if s is not stage)))
             kill_point(f"before:{stage.name}")
-        kms = [pool.take() if pool is not None else None for _ in running]
+        kms = [pool.take(later + len(running) - taken) if pool is not None else None
+               for taken in range(1, len(running) + 1)]
+        prepared = {stage.name: stage.prepare(cfg) for stage in running if stage.prepare is not None}
         try:
             ends = execute_side_by_side(running, cfg, state, notebooks_folder, kms)
         finally:
             for km in kms:
                 if pool is not None:
                     pool.release(km)
-        failed = None
-        for stage, end in zip(running, ends):  # recorded in the stage list's order, however they ended
-            if isinstance(end, StageFailed):
-                state.scraps[stage.name] = end.scraps
-                recorder.record(StageEnded(stage.name, str(end.notebook_path), end.started_at, end.seconds,
-                                           end.reason))
-                failed = failed or end
-                continue
+        try:
+            _record_ends(running, ends, cfg, state, recorder, prepared)
+        finally:
+            for ahead in prepared.values():
+                ahead.close()
+
+
+def _record_ends(running: list[Stage], ends: list[StageRun | StageFailed], cfg: Config, state: CycleState,
+                 recorder: Recorder, prepared: dict[str, Any]) -> None:
+    failed = None
+    for stage, end in zip(running, ends):  # recorded in the stage list's order, however they ended
+        if isinstance(end, StageFailed):
             state.scraps[stage.name] = end.scraps
-            kill_point(f"after:{stage.name}")  # e.g. production switched, nothing recorded yet
-            recorder.record(StageEnded(stage.name, str(end.notebook), end.started_at, end.seconds))
-            recorder.record(*stage.then(state, end.scraps))
-            if stage.after is not None:
-                recorder.record(*stage.after(cfg, state, end.notebook))
-        if failed is not None:
-            raise failed
+            recorder.record(StageEnded(stage.name, str(end.notebook_path), end.started_at, end.seconds,
+                                       end.reason))
+            failed = failed or end
+            continue
+        state.scraps[stage.name] = end.scraps
+        kill_point(f"after:{stage.name}")  # e.g. production switched, nothing recorded yet
+        recorder.record(StageEnded(stage.name, str(end.notebook), end.started_at, end.seconds))
+        recorder.record(*stage.then(state, end.scraps))
+        if stage.after is not None:
+            recorder.record(*stage.after(cfg, state, end.notebook, prepared.get(stage.name)))
+    if failed is not None:
+        raise failed
 
 
 def execute_side_by_side(stages: list[Stage], cfg: Config, state: CycleState, notebooks_folder: Path | None,

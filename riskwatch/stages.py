@@ -20,12 +20,18 @@ from riskwatch.config import Config
 from riskwatch.cycle import (ALWAYS, DEPLOY, MODEL_AND_NEW_ROWS, NEW_LABELS, NEW_ROWS, RETRAIN, TRAINED, CycleState,
                              Decide, When)
 from riskwatch.events import ReportExported
-from riskwatch.report_export import export_cycle_report
+from riskwatch.report_export import ExportAhead, export_cycle_report
 
-def export_report(cfg: Config, state: CycleState, notebook: Path) -> list:
+
+def export_ahead(cfg: Config) -> ExportAhead:
+    """Started with the report notebook: nbconvert and a Chromium ready for its export."""
+    return ExportAhead(bool(cfg.report["pdf"]), cfg.report["chromium"] or None)
+
+
+def export_report(cfg: Config, state: CycleState, notebook: Path, ahead: ExportAhead | None) -> list:
     """The executed report notebook to HTML and PDF (see :mod:`riskwatch.report_export`)."""
     exported = export_cycle_report(notebook, state.run_dir, bool(cfg.report["pdf"]),
-                                   cfg.report["chromium"] or None, cfg.output_model_path)
+                                   cfg.report["chromium"] or None, cfg.output_model_path, ahead)
     return [ReportExported(exported["html"], exported["pdf"], exported["message"])]
 
 
@@ -47,7 +53,10 @@ class Stage:
     reads: tuple[str, ...] = ()         # in words, for the README's stage table
     writes: tuple[str, ...] = ()
     then: Callable[[CycleState, dict[str, Any]], list] = cycle.nothing
-    after: Callable[[Config, CycleState, Path], list] | None = None  # file work on the executed notebook
+    # File work on the executed notebook, given what ``prepare`` returned when the stage started
+    # (work for ``after`` begun while the notebook runs; closed when the stage is over).
+    after: Callable[[Config, CycleState, Path, Any], list] | None = None
+    prepare: Callable[[Config], Any] | None = None
     # The stage just before this one, when neither reads what the other writes or decides: both
     # start together once the stages before them have ended (see :func:`side_by_side`).
     beside: str = ""
@@ -148,7 +157,7 @@ STAGES: tuple[Stage, ...] = (
            **LABELLED_SCHEMA},
           reads=(layout.DIAGNOSTICS, layout.RISK_SCORES, "registry", "ledger", "test data"),
           writes=("report.html/.pdf", layout.SUMMARY_REPORT, layout.CONFUSION_MATRIX),
-          after=export_report),
+          after=export_report, prepare=export_ahead),
 )
 
 

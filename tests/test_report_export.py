@@ -14,7 +14,9 @@ import papermill
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from riskwatch.report_export import INSTALL_HINT, export_report, find_chromium, notebook_to_html
+from riskwatch.pdf_printer import PrintFailed
+from riskwatch.report_export import (INSTALL_HINT, ExportAhead, export_report, find_chromium, html_to_pdf,
+                                     notebook_to_html)
 
 
 @pytest.fixture
@@ -57,6 +59,54 @@ def test_pdf_through_system_chromium(executed: Path, tmp_path: Path) -> None:
     info = subprocess.run(["pdfinfo", str(result.pdf)], capture_output=True, text=True, check=True).stdout
     assert "(A4)" in info
     assert "riskwatch report" in info  # the document title, not "Notebook"
+
+
+def _pdf_facts(pdf: Path) -> tuple[str, list[str]]:
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
+    return text, [line for line in info.splitlines() if line.split(":")[0] in ("Title", "Pages", "Page size",
+                                                                                "Tagged")]
+
+
+@pytest.mark.skipif(find_chromium() is None or shutil.which("pdftotext") is None,
+                    reason="needs chromium and poppler-utils (make test installs them as root)")
+@pytest.mark.integration
+def test_a_warm_chromium_prints_what_a_new_one_prints_and_leaves_nothing(executed: Path, tmp_path: Path) -> None:
+    import psutil
+
+    html = notebook_to_html(executed, tmp_path / "report.html")
+    cold = html_to_pdf(html, tmp_path / "cold.pdf", find_chromium())
+    ahead = ExportAhead(True, None)
+    assert ahead.printer is not None
+    try:
+        browser = psutil.Process(ahead.printer.process.pid)
+        warm = ahead.printer.print_pdf(html, tmp_path / "warm.pdf")
+        assert _pdf_facts(warm) == _pdf_facts(cold)  # same text, title, pages, A4, tagged
+        again = ahead.printer.print_pdf(html, tmp_path / "again.pdf")  # a second page in the same browser
+        assert _pdf_facts(again) == _pdf_facts(cold)
+        family = [browser] + browser.children(recursive=True)
+    finally:
+        ahead.close()
+    assert psutil.wait_procs(family, timeout=10)[1] == []  # the browser and all its processes ended
+    assert not Path(ahead.printer._profile).exists()
+
+
+@pytest.mark.skipif(find_chromium() is None or shutil.which("pdftotext") is None,
+                    reason="needs chromium and poppler-utils (make test installs them as root)")
+@pytest.mark.integration
+def test_without_its_warm_chromium_the_pdf_is_printed_the_usual_way(executed: Path, tmp_path: Path) -> None:
+    html = notebook_to_html(executed, tmp_path / "report.html")
+    ahead = ExportAhead(True, None)
+    try:
+        ahead.printer.process.kill()
+        ahead.printer.process.wait()
+        with pytest.raises(PrintFailed):
+            ahead.printer.print_pdf(html, tmp_path / "never.pdf", timeout=10)
+        pdf = html_to_pdf(html, tmp_path / "report.pdf", find_chromium(), printer=ahead.printer)
+    finally:
+        ahead.close()
+    assert "Quarterly attrition report" in _pdf_facts(pdf)[0]
+    assert not (tmp_path / "never.pdf").exists()
 
 
 

@@ -135,3 +135,31 @@ def test_html_report_loads_nothing_remote(executed: Path, tmp_path: Path) -> Non
     assert parser.remote == []
     assert not re.search(r"@import\s+(url\()?['\"]?https?://", html)
     assert "Quarterly attrition report" in html and "DRIFT" in html
+
+
+@pytest.mark.skipif(find_chromium() is None, reason="needs chromium (make test installs it as root)")
+@pytest.mark.integration
+def test_a_warm_chromium_ends_with_a_killed_runner() -> None:
+    """Its DevTools pipe closes with the runner, and Chromium then quits: no browser is left."""
+    import sys
+    import textwrap
+    import time
+
+    import psutil
+
+    script = textwrap.dedent("""
+        import time
+        from riskwatch.report_export import ExportAhead
+        ahead = ExportAhead(True, None)
+        print(ahead.printer.process.pid, flush=True)
+        time.sleep(120)
+    """)
+    runner = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    browser = psutil.Process(int(runner.stdout.readline()))
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and not browser.children():  # its renderer and helpers have started
+        time.sleep(0.1)
+    family = [browser] + browser.children(recursive=True)
+    runner.kill()
+    runner.wait()
+    assert psutil.wait_procs(family, timeout=15)[1] == []

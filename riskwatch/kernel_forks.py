@@ -24,7 +24,7 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator, Sequence
 
 from jupyter_client.provisioning import LocalProvisioner
 
@@ -37,24 +37,29 @@ INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 class ForkServer:
     """The fork server of one cycle: ``fork(request)`` returns a new kernel's pid."""
 
-    def __init__(self, cwd: Path, timeout: float = 60):
+    def __init__(self, cwd: Path, timeout: float = 60, ahead: Sequence[str] = ()):
+        """``ahead``: what the coming kernels import, imported while no kernel is asked for."""
         self.process = subprocess.Popen([sys.executable, "-m", __name__], cwd=str(cwd), stdin=subprocess.PIPE,
                                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, bufsize=0)
         self.timeout = timeout  # seconds an answer may take (imports included); then the server is stopped
         self._lock = threading.Lock()
+        if ahead:
+            self._send({"ahead": list(ahead)})
 
     def fork(self, argv: list[str], cwd: str, env: dict[str, str], preload: str) -> int:
         """Ask for a kernel run as ``ipykernel_launcher argv`` after ``preload`` ran in the server."""
-        request = json.dumps({"argv": argv, "cwd": cwd, "env": env, "preload": preload}) + "\n"
         with self._lock:
-            assert self.process.stdin is not None
-            data = request.encode()
-            while data:
-                data = data[os.write(self.process.stdin.fileno(), data):]
+            self._send({"argv": argv, "cwd": cwd, "env": env, "preload": preload})
             reply = self._answer()
         if not reply.isdigit():
             raise RuntimeError(f"the kernel fork server did not fork: {reply or 'it has stopped'}")
         return int(reply)
+
+    def _send(self, message: dict[str, Any]) -> None:
+        assert self.process.stdin is not None
+        data = (json.dumps(message) + "\n").encode()
+        while data:
+            data = data[os.write(self.process.stdin.fileno(), data):]
 
     def _answer(self) -> str:
         """One line from the server, or "" if it ended or took longer than ``timeout`` (then it is
@@ -176,11 +181,10 @@ def serve() -> None:
         del sys.path[0]  # as ipykernel_launcher does: the kernel adds its folder back itself
     import ipykernel.kernelapp  # noqa: F401 — every kernel needs it: once, here
 
-    requests, replies = sys.stdin.buffer, sys.stdout.buffer
-    for line in requests:
+    replies = sys.stdout.buffer
+    for request in _requests():
         try:
-            request = json.loads(line)
-            exec(compile(request.get("preload") or "", "<preload>", "exec"), {})  # noqa: S102 — imports only
+            _preload(request.get("preload") or "")
             pid = os.fork()
         except Exception as exc:  # noqa: BLE001 — the runner then starts the kernel the usual way
             replies.write(f"{type(exc).__name__}: {exc}\n".replace("\n", " ").encode() + b"\n")
@@ -190,6 +194,35 @@ def serve() -> None:
             _become_kernel(request)  # never returns
         replies.write(f"{pid}\n".encode())
         replies.flush()
+
+
+def _requests() -> Iterator[dict[str, Any]]:
+    """The fork requests on stdin, one JSON object per line. A line ``{"ahead": [preload, ...]}``
+    lists what the coming kernels import: the server imports it while nobody is waiting for a
+    kernel, so a request finds its imports done."""
+    import select
+
+    ahead: list[str] = []
+    buffer = b""
+    while True:
+        while b"\n" not in buffer:
+            if ahead and not select.select([0], [], [], 0)[0]:
+                _preload(ahead.pop(0))
+                continue
+            chunk = os.read(0, 1 << 16)
+            if not chunk:
+                return
+            buffer += chunk
+        line, buffer = buffer.split(b"\n", 1)
+        message = json.loads(line)
+        if "ahead" in message:
+            ahead = list(message["ahead"])
+        else:
+            yield message
+
+
+def _preload(code: str) -> None:
+    exec(compile(code, "<preload>", "exec"), {})  # noqa: S102 — imports, each guarded (kernels.imports_of)
 
 
 def _become_kernel(request: dict[str, Any]) -> None:

@@ -70,7 +70,7 @@ class KernelPool:
             from riskwatch.kernel_forks import ForkServer
 
             try:
-                self._server = ForkServer(self.cwd, self.start_timeout)
+                self._server = ForkServer(self.cwd, self.start_timeout, self.preloads)
             except OSError:
                 self._server = None
         # Forked kernels start in a moment, one after the other and in the order asked for (the

@@ -21,7 +21,7 @@ from conftest import REPO
 from riskwatch.config import load_config
 from riskwatch.cycle import ALWAYS, CycleState
 from riskwatch.executor import KERNEL_ARGUMENTS, StageFailed, execute_stage, kernel_environment
-from riskwatch.kernel_forks import ForkedKernel, _is_this_python_kernel
+from riskwatch.kernel_forks import ForkedKernel, ForkServer, _is_this_python_kernel
 from riskwatch.kernels import KernelPool
 from riskwatch.stages import Stage
 
@@ -169,6 +169,21 @@ def test_no_forked_kernel_outlives_a_killed_runner(project: Path, tmp_path: Path
     while time.monotonic() < deadline and any(ForkedKernel(pid).poll() is None for pid in pids):
         time.sleep(0.2)
     assert [pid for pid in pids if ForkedKernel(pid).poll() is None] == []
+
+
+def test_the_server_imports_what_comes_next_while_nobody_waits(tmp_path: Path) -> None:
+    """What the coming kernels import is done in the server before they are asked for."""
+    marks = [tmp_path / f"mark{i}" for i in range(2)]
+    ahead = [f"import os\nopen({str(mark)!r}, 'w').write(str(os.getpid()))" for mark in marks]
+    server = ForkServer(tmp_path, 30, ahead)
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not all(mark.exists() for mark in marks):
+            time.sleep(0.05)
+        assert [mark.read_text() for mark in marks] == [str(server.process.pid)] * 2
+    finally:
+        server.close()
+    assert server.process.returncode == 0
 
 
 def test_only_this_pythons_ipykernel_is_forked() -> None:

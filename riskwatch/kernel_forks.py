@@ -13,6 +13,9 @@ server is gone or the kernel spec is not this Python's ``ipykernel_launcher``. A
 the server's child, not the runner's: the server ignores SIGCHLD so exited kernels are reaped at
 once, and the runner sees a kernel's end as its pid disappearing. Kernels notice their server's end
 (and the server its runner's, through its closed pipe) and stop.
+
+The server starts no thread of its own and runs no notebook code; the threads its imports start
+(OpenBLAS's, pyarrow's jemalloc) belong to libraries that prepare themselves for a fork.
 """
 
 from __future__ import annotations

@@ -206,18 +206,20 @@ def _run_stages(stages: tuple[Stage, ...], cfg: Config, state: CycleState, recor
             if runs:
                 running.append(stage)
         for stage in running:
-            recorder.record(StageStarted(stage.name, stage.purpose, tuple(s.name for s in running if s is not stage)))
+            beside = tuple(other.name for other in running if other is not stage)
+            recorder.record(StageStarted(stage.name, stage.purpose, beside))
             kill_point(f"before:{stage.name}")
         kms = [pool.take(later + len(running) - taken) if pool is not None else None
                for taken in range(1, len(running) + 1)]
-        prepared = {stage.name: stage.prepare(cfg) for stage in running if stage.prepare is not None}
+        prepared: dict[str, Any] = {}
         try:
-            ends = execute_side_by_side(running, cfg, state, notebooks_folder, kms)
-        finally:
-            for km in kms:
-                if pool is not None:
-                    pool.release(km)
-        try:
+            try:
+                prepared.update((s.name, s.prepare(cfg)) for s in running if s.prepare is not None)
+                ends = execute_side_by_side(running, cfg, state, notebooks_folder, kms)
+            finally:
+                for km in kms:
+                    if pool is not None:
+                        pool.release(km)
             _record_ends(running, ends, cfg, state, recorder, prepared)
         finally:
             for ahead in prepared.values():

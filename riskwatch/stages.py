@@ -2,8 +2,10 @@
 
 Each stage says its notebook, when it runs, which parameters it takes (from config or from the
 cycle so far), the scraps it must glue, what it reads and writes, and what its scraps mean
-(``then``: state for later stages, events for the recorder). The runner loops over ``STAGES``;
-adding a stage is one entry here plus a notebook.
+(``then``: state for later stages, events for the recorder); some also say which stage they run
+beside (``beside``) and what is done with the executed notebook (``after``, readied by
+``prepare`` while the notebook runs). The runner loops over ``STAGES``; adding a stage is one
+entry here plus a notebook.
 
 Parameter sources are written as ``"config.<attribute>[.<key>]"`` or ``"run.<attribute>"`` (an
 attribute of :class:`~riskwatch.cycle.CycleState`) and resolved to plain JSON values.

@@ -136,7 +136,8 @@ def test_a_stuck_fork_server_is_stopped_and_the_kernel_starts_the_usual_way(proj
     """An import that never ends in the server costs one start timeout, not the cycle."""
     stuck = "if __name__ == 'builtins':  # only in the server, which runs preloads in a bare namespace\n" \
             "    import time\n    time.sleep(600)"
-    pool = KernelPool("python3", tmp_path, 3, KERNEL_ARGUMENTS, [stuck], ahead=1, fork=True)
+    # The start timeout bounds the wait for the server, and then the start of the usual kernel.
+    pool = KernelPool("python3", tmp_path, 10, KERNEL_ARGUMENTS, [stuck], ahead=1, fork=True)
     start = time.monotonic()
     try:
         km = pool.take()

@@ -395,7 +395,7 @@ def _span_stage(folder: Path, name: str, fails: bool = False, beside: str = "") 
     """A probe stage that glues when it ran (and then fails, if asked)."""
     parameters = new_code_cell("run_id = ''")
     parameters.metadata["tags"] = ["parameters"]
-    work = ("import time\nfrom riskwatch.scraps import glue\nstart = time.time()\ntime.sleep(2)\n"
+    work = ("import time\nfrom riskwatch.scraps import glue\nstart = time.time()\ntime.sleep(3)\n"
             "glue('span', [start, time.time()])" + ("\nraise RuntimeError('probe failed')" if fails else ""))
     nb = new_notebook(cells=[parameters, new_code_cell(work),
                              new_code_cell("from riskwatch.scraps import glue\nglue('stage_finished', True)")],

@@ -26,10 +26,13 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 from jupyter_client.provisioning import LocalProvisioner
+
+from riskwatch.pipes import MessagePipe
 
 LAUNCHER = ["-m", "ipykernel_launcher"]
 # What ipykernel itself sets before any notebook code runs (IPKernelApp.init_gui_pylab): set here
@@ -44,42 +47,26 @@ class ForkServer:
         """``ahead``: what the coming kernels import, imported while no kernel is asked for."""
         self.process = subprocess.Popen([sys.executable, "-m", __name__], cwd=str(cwd), stdin=subprocess.PIPE,
                                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, bufsize=0)
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self._pipe = MessagePipe(self.process.stdout.fileno(), self.process.stdin.fileno(), b"\n")
         self.timeout = timeout  # seconds an answer may take (imports included); then the server is stopped
         self._lock = threading.Lock()
         if ahead:
-            self._send({"ahead": list(ahead)})
+            self._pipe.send(json.dumps({"ahead": list(ahead)}).encode())
 
     def fork(self, argv: list[str], cwd: str, env: dict[str, str], preload: str) -> int:
-        """Ask for a kernel run as ``ipykernel_launcher argv`` after ``preload`` ran in the server."""
+        """Ask for a kernel run as ``ipykernel_launcher argv`` after ``preload`` ran in the server.
+        A server stuck longer than ``timeout`` (in an import) is stopped: it must not hold the cycle."""
         with self._lock:
-            self._send({"argv": argv, "cwd": cwd, "env": env, "preload": preload})
-            reply = self._answer()
+            self._pipe.send(json.dumps({"argv": argv, "cwd": cwd, "env": env, "preload": preload}).encode())
+            try:
+                reply = (self._pipe.receive(self.timeout) or b"").decode()
+            except TimeoutError:
+                self.process.kill()
+                reply = ""
         if not reply.isdigit():
             raise RuntimeError(f"the kernel fork server did not fork: {reply or 'it has stopped'}")
         return int(reply)
-
-    def _send(self, message: dict[str, Any]) -> None:
-        assert self.process.stdin is not None
-        data = (json.dumps(message) + "\n").encode()
-        while data:
-            data = data[os.write(self.process.stdin.fileno(), data):]
-
-    def _answer(self) -> str:
-        """One line from the server, or "" if it ended or took longer than ``timeout`` (then it is
-        stopped: a server stuck in an import must not hold the cycle)."""
-        import select
-
-        assert self.process.stdout is not None
-        fd, line = self.process.stdout.fileno(), b""
-        while not line.endswith(b"\n"):
-            if not select.select([fd], [], [], self.timeout)[0]:
-                self.process.kill()
-                return ""
-            chunk = os.read(fd, 4096)
-            if not chunk:
-                return ""
-            line += chunk
-        return line.decode().strip()
 
     def close(self) -> None:
         """Stop the server (its kernels notice and stop too, if any is left)."""
@@ -111,8 +98,6 @@ class ForkedKernel:
         return self.returncode
 
     def wait(self, timeout: float | None = None) -> int:
-        import time
-
         deadline = None if timeout is None else time.monotonic() + timeout
         while self.poll() is None:
             if deadline is not None and time.monotonic() > deadline:
@@ -153,15 +138,15 @@ class ForkProvisioner(LocalProvisioner):  # type: ignore[misc]
 
     async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> Any:
         if self.server is not None and _is_this_python_kernel(cmd):
+            cwd = str(kwargs.get("cwd") or os.getcwd())
             try:
-                pid = self.server.fork(cmd[3:], str(kwargs.get("cwd") or os.getcwd()),
-                                       dict(kwargs.get("env") or os.environ), self.preload)
+                pid = self.server.fork(cmd[3:], cwd, dict(kwargs.get("env") or os.environ), self.preload)
             except (OSError, RuntimeError):
                 pass
             else:
                 self.process = ForkedKernel(pid)
                 self.pid = self.pgid = pid
-                self.cwd = kwargs.get("cwd") or os.getcwd()
+                self.cwd = cwd
                 return self.connection_info
         return await super().launch_kernel(cmd, **kwargs)
 
@@ -184,39 +169,30 @@ def serve() -> None:
         del sys.path[0]  # as ipykernel_launcher does: the kernel adds its folder back itself
     import ipykernel.kernelapp  # noqa: F401 — every kernel needs it: once, here
 
-    replies = sys.stdout.buffer
-    for request in _requests():
+    pipe = MessagePipe(0, 1, b"\n")
+    for request in _requests(pipe):
         try:
             _preload(request.get("preload") or "")
             pid = os.fork()
         except Exception as exc:  # noqa: BLE001 — the runner then starts the kernel the usual way
-            replies.write(f"{type(exc).__name__}: {exc}\n".replace("\n", " ").encode() + b"\n")
-            replies.flush()
+            pipe.send(f"{type(exc).__name__}: {exc}".replace("\n", " ").encode())
             continue
         if pid == 0:
             _become_kernel(request)  # never returns
-        replies.write(f"{pid}\n".encode())
-        replies.flush()
+        pipe.send(str(pid).encode())
 
 
-def _requests() -> Iterator[dict[str, Any]]:
-    """The fork requests on stdin, one JSON object per line. A line ``{"ahead": [preload, ...]}``
-    lists what the coming kernels import: the server imports it while nobody is waiting for a
-    kernel, so a request finds its imports done."""
-    import select
-
+def _requests(pipe: MessagePipe) -> Iterator[dict[str, Any]]:
+    """The fork requests, one JSON object per line. A line ``{"ahead": [preload, ...]}`` lists
+    what the coming kernels import: the server imports it while nobody is waiting for a kernel, so
+    a request finds its imports done."""
     ahead: list[str] = []
-    buffer = b""
     while True:
-        while b"\n" not in buffer:
-            if ahead and not select.select([0], [], [], 0)[0]:
-                _preload(ahead.pop(0))
-                continue
-            chunk = os.read(0, 1 << 16)
-            if not chunk:
-                return
-            buffer += chunk
-        line, buffer = buffer.split(b"\n", 1)
+        while ahead and not pipe.waiting():
+            _preload(ahead.pop(0))
+        line = pipe.receive()
+        if line is None:
+            return
         message = json.loads(line)
         if "ahead" in message:
             ahead = list(message["ahead"])

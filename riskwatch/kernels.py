@@ -83,7 +83,8 @@ class KernelPool:
 
     def warm(self, wanted: int | None = None) -> None:
         """Keep ``ahead`` kernels (``wanted``, if fewer) on their way."""
-        while len(self._spares) < min(self.ahead, self.ahead if wanted is None else wanted):
+        limit = self.ahead if wanted is None else min(self.ahead, wanted)
+        while len(self._spares) < limit:
             preload = self.preloads.pop(0) if self.preloads else SCRAPBOOK
             self._spares.append(self._starter.submit(self._started, preload))
 

@@ -14,14 +14,17 @@ import base64
 import fcntl
 import json
 import os
-import select
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any, Callable
+
+from riskwatch.newdata import atomic_write
+from riskwatch.pipes import MessagePipe
 
 # Puts the pipe ends where Chromium expects them (3: commands in, 4: answers out), then becomes it.
 LAUNCH = ("import os, sys; os.dup2(int(sys.argv[1]), 3); os.dup2(int(sys.argv[2]), 4); "
@@ -48,11 +51,12 @@ class WarmPrinter:
                 [sys.executable, "-S", "-c", LAUNCH, str(commands_in), str(answers_out), chromium, *flags,
                  f"--user-data-dir={self._profile}", "--remote-debugging-pipe", "about:blank"],
                 pass_fds=(commands_in, answers_out), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL)
+                stderr=subprocess.DEVNULL, start_new_session=True)  # its helpers in its process group
         finally:
             os.close(commands_in)
             os.close(answers_out)
-        self._buffer, self._next_id, self._kept = b"", 0, []
+        self._pipe = MessagePipe(self._answers, self._commands, b"\0")
+        self._next_id, self._kept = 0, []
 
     def print_pdf(self, html_path: Path, pdf_path: Path, timeout: float = 120) -> Path:
         """Load ``html_path`` in a new tab and print it to ``pdf_path`` (written whole or not at all)."""
@@ -66,15 +70,16 @@ class WarmPrinter:
         data = base64.b64decode(self._call("Page.printToPDF", PRINT, deadline, session)["data"])
         if not data.startswith(b"%PDF"):
             raise PrintFailed("Chromium's answer was not a PDF")
-        tmp = pdf_path.with_name(f".{pdf_path.name}.tmp")
-        tmp.write_bytes(data)
-        tmp.replace(pdf_path)
+        atomic_write(pdf_path, lambda tmp: tmp.write_bytes(data))
         return pdf_path
 
     def close(self) -> None:
-        """End the browser (nothing of it is kept) and remove its profile."""
-        if self.process.poll() is None:
-            self.process.kill()
+        """End the browser and every process it started (nothing of it is kept), then remove its
+        profile: no helper is left to write into it."""
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
         self.process.wait()
         for fd in (self._commands, self._answers):
             try:
@@ -89,10 +94,8 @@ class WarmPrinter:
         message: dict[str, Any] = {"id": self._next_id, "method": method, "params": params}
         if session:
             message["sessionId"] = session
-        data = json.dumps(message).encode() + b"\0"
         try:
-            while data:
-                data = data[os.write(self._commands, data):]
+            self._pipe.send(json.dumps(message).encode())
         except OSError as exc:
             raise PrintFailed(f"Chromium stopped listening ({exc})") from None
         sent = self._next_id
@@ -109,22 +112,19 @@ class WarmPrinter:
                 self._kept.remove(message)
                 return message
         while True:
-            while b"\0" in self._buffer:
-                raw, self._buffer = self._buffer.split(b"\0", 1)
-                message = json.loads(raw)
-                if wanted(message):
-                    return message
-                if message.get("method") in PAGE_GONE:
-                    raise PrintFailed(f"Chromium's page ended ({message['method']}: "
-                                      f"{message.get('params', {}).get('reason', '')})")
-                self._kept.append(message)
-            left = deadline - time.monotonic()
-            if left <= 0 or not select.select([self._answers], [], [], left)[0]:
-                raise PrintFailed("Chromium did not answer in time")
-            chunk = os.read(self._answers, 1 << 20)
-            if not chunk:
+            try:
+                raw = self._pipe.receive(max(0.0, deadline - time.monotonic()))
+            except TimeoutError:
+                raise PrintFailed("Chromium did not answer in time") from None
+            if raw is None:
                 raise PrintFailed(f"Chromium ended (exit {self.process.poll()})")
-            self._buffer += chunk
+            message = json.loads(raw)
+            if wanted(message):
+                return message
+            if message.get("method") in PAGE_GONE:
+                raise PrintFailed(f"Chromium's page ended ({message['method']}: "
+                                  f"{message.get('params', {}).get('reason', '')})")
+            self._kept.append(message)
 
 
 def _moved_up(fd: int) -> int:

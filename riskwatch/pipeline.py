@@ -193,9 +193,8 @@ def run_stages(stages: tuple[Stage, ...], cfg: Config, state: CycleState, record
 
 def _run_stages(stages: tuple[Stage, ...], cfg: Config, state: CycleState, recorder: Recorder,
                 notebooks_folder: Path | None, pool: KernelPool | None) -> None:
-    groups = side_by_side(stages) if cfg.runtime["side_by_side"] else [(stage,) for stage in stages]
     later = len(stages)  # stages that may still ask for a kernel
-    for group in groups:
+    for group in side_by_side(stages, cfg.runtime["side_by_side"]):
         later -= len(group)
         if recorder.environment_problem is not None:  # the machine refuses writes: stop here, cleanly
             raise StageFailed(group[0].name, state.run_dir, f"not started: {recorder.environment_problem}")

@@ -37,7 +37,7 @@ class Recorder:
         self.environment_problem: str | None = None  # the first write the machine refused
         self.refused_in: str | None = None            # and in which stage (or step) that was
         self.stage: str | None = None
-        self._named: set[str] = set()  # stages started side by side: their end lines say their names
+        self._beside: dict[str, tuple[str, ...]] = {}  # stage -> the stages it started beside
         self._ledger: Ledger | None = None
 
     @property
@@ -97,8 +97,8 @@ class Recorder:
 
     def _on_StageStarted(self, e: ev.StageStarted) -> None:
         self.stage = e.stage
+        self._beside[e.stage] = e.beside
         beside = f" (beside {', '.join(e.beside)})" if e.beside else ""
-        self._named = self._named | {e.stage} if e.beside else set()
         self.say(f"  → {e.stage:<11} {e.purpose}{beside} …", e.stage)
 
     def _on_StageEnded(self, e: ev.StageEnded) -> None:
@@ -107,7 +107,7 @@ class Recorder:
                                  "failed" if e.error else "ok", e.notebook, e.error)
         entry = {"name": e.stage, "notebook": e.notebook, "outcome": "failed" if e.error else "ok",
                  "seconds": seconds}
-        named = f"{e.stage} " if e.stage in self._named else ""  # which of the stages side by side
+        named = f"{e.stage} " if self._beside.get(e.stage) else ""  # which of the stages side by side
         if e.error:
             self.record_["stages"].append({**entry, "error": e.error})
             self.say(f"    {named}FAILED: {e.error}", e.stage, logging.ERROR)

@@ -163,13 +163,13 @@ STAGES: tuple[Stage, ...] = (
 )
 
 
-def side_by_side(stages: tuple[Stage, ...]) -> list[tuple[Stage, ...]]:
+def side_by_side(stages: tuple[Stage, ...], together: bool = True) -> list[tuple[Stage, ...]]:
     """The stages in running order, each stage that runs ``beside`` the one before it together with
-    it. A stage whose ``beside`` is not the one just before it (a stage was put in between) runs
-    after the one before it, as any other."""
+    it (unless ``together`` is false: then each alone). A stage whose ``beside`` is not the one just
+    before it (a stage was put in between) runs after the one before it, as any other."""
     groups: list[list[Stage]] = []
     for stage in stages:
-        if groups and stage.beside and stage.beside == groups[-1][-1].name:
+        if together and groups and stage.beside and stage.beside == groups[-1][-1].name:
             groups[-1].append(stage)
         else:
             groups.append([stage])
